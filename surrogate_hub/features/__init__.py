@@ -1,0 +1,1 @@
+"""Architecture features: GRAF graph features and zero-cost proxies."""
