@@ -1,0 +1,155 @@
+"""The ``surrogate-hub`` command line. Each command is a function of parsed arguments; ``main(argv)``
+is testable with an argument list. Heavy libraries are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from typing import TextIO
+
+__all__ = ["main", "parse_input_shape"]
+
+_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+
+
+def command(name: str, help: str):
+    """Register ``func(args) -> exit code`` as a subcommand; ``configure(parser)`` adds its options."""
+
+    def wrap(configure):
+        def register(run):
+            _COMMANDS[name] = (configure, run, help)  # type: ignore[assignment]
+            return run
+
+        return register
+
+    return wrap
+
+
+def parse_input_shape(text: str) -> tuple[int, int, int]:
+    """``"3,28,28"`` → ``(3, 28, 28)``; argparse reports a ``ValueError`` as a usage error."""
+    try:
+        shape = tuple(int(p) for p in text.replace("x", ",").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"input shape must be C,H,W integers, e.g. 3,28,28; got {text!r}") from None
+    if len(shape) != 3 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"input shape must be three positive integers C,H,W; got {text!r}")
+    return shape  # type: ignore[return-value]
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _lines(path: str) -> Iterator[tuple[int, str]]:
+    """Non-empty, non-comment lines of FILE (or stdin for ``-``), with 1-based line numbers."""
+    stream: TextIO = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    try:
+        for i, line in enumerate(stream, 1):
+            text = line.strip()
+            if text and not text.startswith("#"):
+                yield i, text
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def _emit(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+
+
+# -- sample -----------------------------------------------------------------------------------
+def _cfg_sample(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--n", type=_positive, default=10, help="number of architectures (default 10)")
+    p.add_argument("--input-shape", type=parse_input_shape, required=True, metavar="C,H,W")
+    p.add_argument("--classes", type=_positive, required=True, metavar="K")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-params", type=_positive, default=None, help="backbone parameter limit")
+
+
+@command("sample", "sample architectures from the einspace grammar, one compact string per line")(_cfg_sample)
+def _sample(args: argparse.Namespace) -> int:
+    from .space import Limits, sample_many, to_string
+
+    limits = Limits(max_params=args.max_params) if args.max_params else None
+    for arch in sample_many(args.n, args.input_shape, seed=args.seed, limits=limits):
+        sys.stdout.write(to_string(arch) + "\n")
+    return 0
+
+
+# -- inspect ----------------------------------------------------------------------------------
+def _cfg_inspect(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", nargs="?", default="-", help="one architecture per line (default: stdin)")
+    p.add_argument("--input-shape", type=parse_input_shape, required=True, metavar="C,H,W")
+    p.add_argument("--classes", type=_positive, required=True, metavar="K")
+
+
+def describe(text: str, input_shape, num_classes: int) -> dict:
+    """Everything ``inspect`` prints for one architecture string."""
+    from .space import ArchitectureError, flops, infer, n_params, parse, to_long_string, tree_stats
+
+    row: dict = {"arch": text, "arch_long": None, "n_params": None, "flops": None, "output_shape": None,
+                 "backbone_shape": None, "depth": None, "n_nodes": None, "n_terminals": None, "error": None}
+    try:
+        arch = parse(text)
+        root = infer(arch, input_shape)
+        stats = tree_stats(arch)
+        row.update(
+            arch_long=to_long_string(arch, input_shape),
+            n_params=n_params(arch, input_shape, num_classes),
+            flops=flops(arch, input_shape, num_classes),
+            output_shape=[2, num_classes],
+            backbone_shape=[2, *root.output.shape],
+            depth=stats.depth,
+            n_nodes=stats.n_nodes,
+            n_terminals=stats.n_terminals,
+        )
+    except ArchitectureError as err:
+        row["error"] = f"{type(err).__name__}: {err}"
+    return row
+
+
+@command("inspect", "print shapes, parameter counts and tree statistics as JSON lines")(_cfg_inspect)
+def _inspect(args: argparse.Namespace) -> int:
+    failed = 0
+    for lineno, text in _lines(args.file):
+        row = describe(text, args.input_shape, args.classes)
+        if row["error"]:
+            failed += 1
+            logging.getLogger(__name__).warning("line %d: %s", lineno, row["error"])
+        _emit(row)
+    return 0 if failed == 0 else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="surrogate-hub",
+        description="Pretrained performance predictors for the einspace architecture search space.",
+    )
+    parser.add_argument("--version", action="version", version=f"surrogate-hub {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (configure, _run, help_text) in _COMMANDS.items():  # type: ignore[misc]
+        configure(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``surrogate-hub`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _configure, run, _help = _COMMANDS[args.command]  # type: ignore[misc]
+    return run(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
