@@ -32,7 +32,8 @@ class Limits:
     ``max_work`` bounds the module slots drawn in one derivation, failed attempts included; past
     it, module slots close (which always succeeds), so a sample costs bounded time.
     ``max_params`` counts backbone parameters (all branch copies); ``max_activation`` bounds the
-    elements, per example, of any single op's output summed over its copies. The defaults suit CPU
+    elements, per example, of any single op's output summed over its copies, and
+    ``max_total_activation`` those of all ops together (a memory and compute estimate). The defaults suit CPU
     training of small-input tasks; raise them for GPU searches.
     """
 
@@ -40,11 +41,12 @@ class Limits:
     max_nodes: int = 250
     max_params: int = 20_000_000
     max_activation: int = 2_000_000
+    max_total_activation: int = 20_000_000
     branch_retries: int = 4
     max_work: int = 1_000
 
     def __post_init__(self) -> None:
-        for name in ("max_depth", "max_nodes", "max_params", "max_activation", "branch_retries", "max_work"):
+        for name in ("max_depth", "max_nodes", "max_params", "max_activation", "max_total_activation", "branch_retries", "max_work"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)}")
         if self.max_depth < 2:
@@ -73,7 +75,14 @@ class Sampler:
         self.limits = limits
         self.nodes = 0
         self.params = 0
+        self.acts = 0  # activation elements per example, summed over ops and copies
         self.work = 0  # nodes generated, failed attempts included; never restored
+
+    def _save(self) -> tuple[int, int, int]:
+        return self.nodes, self.params, self.acts
+
+    def _restore(self, saved: tuple[int, int, int]) -> None:
+        self.nodes, self.params, self.acts = saved
 
     def _weighted(self, items: tuple[tuple[str, float], ...]) -> Iterator[str]:
         left = list(items)
@@ -93,7 +102,16 @@ class Sampler:
 
     def _fits(self, out: TensorState, mult: int, params: int = 0) -> bool:
         lim = self.limits
-        return self.params + params <= lim.max_params and math.prod(out.shape) * mult <= lim.max_activation
+        size = math.prod(out.shape) * mult
+        return (
+            self.params + params <= lim.max_params
+            and size <= lim.max_activation
+            and self.acts + size <= lim.max_total_activation
+        )
+
+    def _take(self, out: TensorState, mult: int, params: int = 0) -> None:
+        self.params += params
+        self.acts += math.prod(out.shape) * mult
 
     def module(self, st: TensorState, depth: int, mult: int = 1, root: bool = False) -> Result:
         """A module for input ``st`` at ``depth``; struck-out kinds are redrawn from the rest."""
@@ -106,7 +124,7 @@ class Sampler:
             kinds = _KINDS["module"]
         for kind in self._weighted(kinds):
             self.work += 1
-            saved = self.nodes, self.params
+            saved = self._save()
             if kind == "computation":
                 got = self._computation(st, mult)
             elif kind == "sequential":
@@ -117,7 +135,7 @@ class Sampler:
                 got = self._branching(int(kind[10:-1]), st, depth, mult)
             if got is not None:
                 return got
-            self.nodes, self.params = saved
+            self._restore(saved)
         return None
 
     def _computation(self, st: TensorState, mult: int) -> Result:
@@ -126,7 +144,7 @@ class Sampler:
             p = op_params(op, (st,)) * mult
             if self._fits(out, mult, p):
                 self.nodes += 2
-                self.params += p
+                self._take(out, mult, p)
                 return Computation(op), out
         return None  # pragma: no cover - identity always fits
 
@@ -148,14 +166,16 @@ class Sampler:
                 continue
             if pre.name == "im2col" and min(st.shape[1:]) < pre.args[0]:
                 continue  # the paper's stricter sampling filter: the patch fits without padding
-            saved = self.nodes, self.params
+            saved = self._save()
+            self._take(mid, mult)
             inner = self.module(mid, depth + 1, mult)
             if inner is None:
-                self.nodes, self.params = saved
+                self._restore(saved)
                 continue
             for post in self._uniform(_POST):
                 out = unary_rule(post, inner[1])
-                if not isinstance(out, str):
+                if not isinstance(out, str) and self._fits(out, mult):
+                    self._take(out, mult)
                     return Routing(pre, inner[0], post), out
         return None
 
@@ -168,23 +188,25 @@ class Sampler:
             if isinstance(b, str) or not self._fits(b, inner_mult * (2 if k == 2 else 1)):
                 continue
             for _ in range(self.limits.branch_retries):
-                saved = self.nodes, self.params
+                saved = self._save()
+                self._take(b, inner_mult * (2 if k == 2 else 1))
                 first = self.module(b, depth + 1, inner_mult)
                 if first is None:
-                    self.nodes, self.params = saved
+                    self._restore(saved)
                     continue
                 for _ in range(self.limits.branch_retries if k == 2 else 1):
-                    saved2 = self.nodes, self.params
+                    saved2 = self._save()
                     second = self.module(b, depth + 1, inner_mult) if k == 2 else first
                     if second is not None:
                         outs = (first[1], second[1]) if k == 2 else (first[1],) * k
                         for agg in self._uniform(aggs):
                             out = aggregate_rule(agg, outs)
                             if not isinstance(out, str) and self._fits(out, mult):
+                                self._take(out, mult)
                                 branches = (first[0], second[0]) if k == 2 else (first[0],)
                                 return Branching(k, fn, branches, agg), out
-                    self.nodes, self.params = saved2
-                self.nodes, self.params = saved
+                    self._restore(saved2)
+                self._restore(saved)
         return None
 
 

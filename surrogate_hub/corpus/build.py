@@ -1,0 +1,401 @@
+"""The resumable, loss-free corpus builder.
+
+A build is a deterministic plan of evaluation jobs (architecture × task × seed) followed by short
+regularised-evolution runs per task. Finished records are appended to ``{output}/data`` in
+parquet shards, each written to a temporary file and atomically renamed, so a shard on disk is
+always complete. Restarting the same command reads the shards, skips finished jobs and replays
+the evolution runs from their stored results: killing the process at any moment (``kill -9``
+included) loses at most the records not yet in a shard, which are recomputed. A shard that does
+not read back (corrupt or truncated) is moved aside as ``*.corrupt`` and its jobs are redone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .. import __version__
+from ..space import ArchitectureError, Limits, grammar_hash, infer, n_params, parse, sample, to_string
+from ..space.seeds import seed_string
+from .config import ConfigError, CorpusConfig
+from .schema import COLUMNS, arrow_schema, normalise_record
+
+__all__ = ["Job", "plan_jobs", "build", "read_shards", "evaluate_job"]
+
+log = logging.getLogger(__name__)
+
+SHARD_RE = re.compile(r"^shard-(\d{5})\.parquet(\.corrupt)?$")
+RESOLVED = "config.resolved.yaml"
+#: keys that may change between a build and its resumption; all others define the plan
+RUNTIME_KEYS = ("workers", "device", "shard_size", "output")
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    arch: str
+    task: str
+    origin: str  #: random | seed | evolution
+    pool: str  #: shared | task
+    seed: int
+    parent: str | None = None
+
+
+def _stable_seed(*parts: object) -> int:
+    return zlib.crc32(repr(parts).encode())
+
+
+@lru_cache(maxsize=32)
+def _task(name: str, task_seed: int):
+    from ..tasks import get_task
+
+    return get_task(name, seed=task_seed)
+
+
+def _fits_everywhere(arch, shapes: list[tuple[int, ...]], limits: Limits) -> bool:
+    for shape in shapes:
+        try:
+            if n_params(arch, shape, 1) > limits.max_params:
+                return False
+        except ArchitectureError:
+            return False
+    return True
+
+
+def plan_jobs(cfg: CorpusConfig) -> list[Job]:
+    """The static part of the plan (shared pool on every task, then task-specific architectures).
+
+    Jobs are interleaved across tasks so that a partial build covers every task evenly. Shared
+    random architectures are valid (and within the limits) for every task's input shape.
+    """
+    limits = Limits(**cfg.limits)
+    shapes = {t: tuple(_task(t, cfg.task_seed).input_shape) for t in cfg.tasks}
+    jobs: list[Job] = []
+    for name in cfg.shared.seeds:
+        jobs += [Job(f"{t}/seed/{name}", seed_string(name), t, "seed", "shared", cfg.seed) for t in cfg.tasks]
+    rng = random.Random(_stable_seed(cfg.seed, "shared"))
+    first = shapes[cfg.tasks[0]]
+    shared: list[str] = []
+    seen: set[str] = set()
+    while len(shared) < cfg.shared.random:
+        arch = sample(first, rng=rng, limits=limits)
+        text = to_string(arch)
+        if text not in seen and _fits_everywhere(arch, list(shapes.values()), limits):
+            seen.add(text)
+            shared.append(text)
+    for i, text in enumerate(shared):
+        jobs += [Job(f"{t}/shared/{i:04d}", text, t, "random", "shared", cfg.seed) for t in cfg.tasks]
+    per_task: dict[str, list[str]] = {}
+    for t in cfg.tasks:
+        rng = random.Random(_stable_seed(cfg.seed, "task", t))
+        mine: list[str] = []
+        while len(mine) < cfg.per_task.random:
+            text = to_string(sample(shapes[t], rng=rng, limits=limits))
+            if text not in seen:
+                seen.add(text)
+                mine.append(text)
+        per_task[t] = mine
+    for name in cfg.per_task.seeds:
+        jobs += [Job(f"{t}/seed-task/{name}", seed_string(name), t, "seed", "task", cfg.seed) for t in cfg.tasks]
+    for i in range(cfg.per_task.random):
+        jobs += [Job(f"{t}/random/{i:04d}", per_task[t][i], t, "random", "task", cfg.seed) for t in cfg.tasks]
+    return jobs
+
+
+# -- evaluating one job (runs in worker processes) ----------------------------------------------
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.WARNING)
+
+
+def evaluate_job(job: Job, cfg: CorpusConfig) -> dict[str, Any]:
+    """Train ``job``'s architecture on its task and return its corpus record. Never raises for a
+    bad candidate: failures come back as records with their status and reason."""
+    from ..space import to_long_string
+    from ..train import Budget, train_architecture
+
+    task = _task(job.task, cfg.task_seed)
+    budget = Budget(**cfg.budget)
+    result = train_architecture(job.arch, task, budget, device=cfg.device, seed=job.seed)
+    shape = tuple(task.input_shape)
+    try:
+        arch_long = to_long_string(parse(job.arch), shape)
+    except ArchitectureError:
+        arch_long = None
+    record = {
+        "job_id": job.job_id,
+        "arch": job.arch,
+        "arch_long": arch_long,
+        "task": job.task,
+        "input_shape": list(shape),
+        "num_classes": task.num_classes,
+        "seed": job.seed,
+        "val_acc": result.val_acc,
+        "test_acc": result.test_acc,
+        "train_seconds": result.train_seconds,
+        "n_params": result.n_params,
+        "flops": result.flops,
+        "status": result.status,
+        "reason": result.reason,
+        "origin": job.origin,
+        "pool": job.pool,
+        "parent": job.parent,
+        "epochs": budget.epochs,
+        "budget": json.dumps(budget.to_dict(), sort_keys=True),
+        "package_version": __version__,
+        "grammar_hash": grammar_hash(),
+    }
+    if cfg.zcp:
+        record.update(_zero_cost(job, task, cfg, ok=result.ok))
+    return record
+
+
+def _zero_cost(job: Job, task, cfg: CorpusConfig, ok: bool) -> dict[str, float | None]:
+    keys = [f"zcp_{n}" for n in cfg.zcp]
+    if not ok:
+        return dict.fromkeys(keys)
+    from ..features.zero_cost import zero_cost
+
+    scores = zero_cost(job.arch, task, batch_size=cfg.zcp_batch_size, device=cfg.device, seed=job.seed, names=cfg.zcp)
+    return {f"zcp_{n}": scores[n] for n in cfg.zcp}
+
+
+# -- shards -------------------------------------------------------------------------------------
+def read_shards(data_dir: Path, quarantine: bool = True) -> tuple[dict[str, dict], int]:
+    """Records of every readable shard by job id, and the next free shard index.
+
+    Unreadable shards are renamed ``*.corrupt`` (when ``quarantine``); leftover temporary files of
+    an interrupted write are removed.
+    """
+    import pyarrow.parquet as pq
+
+    records: dict[str, dict] = {}
+    next_index = 0
+    if not data_dir.is_dir():
+        return records, 0
+    for tmp in data_dir.glob(".shard-*.tmp"):
+        tmp.unlink()
+    for path in sorted(data_dir.iterdir()):
+        m = SHARD_RE.match(path.name)
+        if not m:
+            continue
+        next_index = max(next_index, int(m.group(1)) + 1)
+        if m.group(2):
+            continue
+        try:
+            table = pq.read_table(path)
+            missing = set(COLUMNS) - set(table.column_names)
+            if missing:
+                raise ValueError(f"missing columns {sorted(missing)}")
+            rows = table.to_pylist()
+        except Exception as err:  # noqa: BLE001 - any unreadable shard is quarantined
+            log.warning("shard %s is unreadable (%s); moving it aside, its jobs will be redone", path, err)
+            if quarantine:
+                path.rename(path.with_name(path.name + ".corrupt"))
+            continue
+        for row in rows:
+            if row["job_id"] in records:
+                log.warning("duplicate record %s in %s ignored", row["job_id"], path)
+                continue
+            records[row["job_id"]] = row
+    return records, next_index
+
+
+class _ShardWriter:
+    def __init__(self, data_dir: Path, next_index: int, size: int, zcp: tuple[str, ...]) -> None:
+        self.dir = data_dir
+        self.index = next_index
+        self.size = size
+        self.zcp = zcp
+        self.pending: list[dict] = []
+
+    def add(self, record: dict) -> None:
+        self.pending.append(normalise_record(record, self.zcp))
+        if len(self.pending) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(self.pending, schema=arrow_schema(self.zcp))
+        name = f"shard-{self.index:05d}.parquet"
+        tmp = self.dir / f".{name}.tmp"
+        pq.write_table(table, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.dir / name)
+        dir_fd = os.open(self.dir, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        log.info("wrote %s (%d records)", name, len(self.pending))
+        self.index += 1
+        self.pending = []
+
+
+# -- the build ------------------------------------------------------------------------------------
+def _resolved(cfg: CorpusConfig) -> dict[str, Any]:
+    return {"config": cfg.to_dict(), "package_version": __version__, "grammar_hash": grammar_hash()}
+
+
+def _check_resume(out: Path, cfg: CorpusConfig) -> None:
+    path = out / RESOLVED
+    if not path.exists():
+        return
+    old = yaml.safe_load(path.read_text(encoding="utf-8"))["config"]
+    new = cfg.to_dict()
+    changed = sorted(k for k in set(old) | set(new) if k not in RUNTIME_KEYS and old.get(k) != new.get(k))
+    if changed:
+        raise ConfigError(
+            f"{out} holds a corpus built with a different config (changed: {changed}); "
+            "resume with the original config or choose a new output folder"
+        )
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class _Progress:
+    """One tqdm bar per task with its ETA."""
+
+    def __init__(self, totals: dict[str, int], done: Counter, enabled: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.bars = {
+            t: tqdm(total=n, initial=done[t], desc=f"{t:>16}", position=i, disable=not enabled, mininterval=2)
+            for i, (t, n) in enumerate(totals.items())
+        }
+
+    def update(self, task: str) -> None:
+        self.bars[task].update(1)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _run_jobs(jobs: list[Job], cfg: CorpusConfig, pool) -> Iterator[dict]:
+    if pool is None:
+        for job in jobs:
+            yield evaluate_job(job, cfg)
+        return
+    futures = [pool.submit(evaluate_job, job, cfg) for job in jobs]
+    for fut in as_completed(futures):
+        yield fut.result()
+
+
+def build(cfg: CorpusConfig, *, workers: int | None = None, progress: bool = True) -> dict[str, Any]:
+    """Build (or resume) the corpus described by ``cfg``; returns a summary of the records."""
+    workers = workers or cfg.workers
+    out = Path(cfg.output)
+    data_dir = out / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _check_resume(out, cfg)
+    _atomic_write_text(out / RESOLVED, yaml.safe_dump(_resolved(cfg), sort_keys=False))
+    done, next_index = read_shards(data_dir)
+    writer = _ShardWriter(data_dir, next_index, cfg.shard_size, cfg.zcp)
+    static = plan_jobs(cfg)
+    totals = Counter(j.task for j in static)
+    for t in cfg.tasks:
+        totals[t] += cfg.evolution.iterations
+    bars = _Progress(dict(totals), Counter(r["task"] for r in done.values()), progress)
+
+    def record(rec: dict) -> None:
+        done[rec["job_id"]] = rec
+        writer.add(rec)
+        bars.update(rec["task"])
+
+    pool = None
+    if workers > 1:
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init)
+    try:
+        for rec in _run_jobs([j for j in static if j.job_id not in done], cfg, pool):
+            record(rec)
+        writer.flush()
+        if cfg.evolution.iterations:
+            _evolve(cfg, static, done, record, pool)
+        writer.flush()
+    finally:
+        writer.flush()
+        bars.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return summarize(done.values())
+
+
+def _evolve(cfg: CorpusConfig, static: list[Job], done: dict[str, dict], record, pool) -> None:
+    """Short regularised-evolution runs on every task, replayed from stored results on resume."""
+    from ..search.evolution import RegularizedEvolution
+
+    ev = cfg.evolution
+    limits = Limits(**cfg.limits)
+    runs = {}
+    for t in cfg.tasks:
+        shape = tuple(_task(t, cfg.task_seed).input_shape)
+        run = RegularizedEvolution(
+            shape, population=ev.population, tournament=ev.tournament,
+            seed=_stable_seed(cfg.seed, "evolution", t), limits=limits,
+        )
+        initial = [j for j in static if j.task == t and j.job_id in done][: ev.population]
+        for j in initial:
+            try:
+                run.tell(parse(j.arch), done[j.job_id]["val_acc"], tag=j.job_id)
+            except ArchitectureError:
+                continue
+        runs[t] = run
+    for start in range(0, ev.iterations, ev.batch):
+        batch: list[tuple[Job, Any]] = []
+        for t in cfg.tasks:
+            for step in range(start, min(start + ev.batch, ev.iterations)):
+                prop = runs[t].ask()
+                text = to_string(prop.arch)
+                job = Job(f"{t}/evolution/{step:04d}", text, t, "evolution", "task", cfg.seed, prop.parent)
+                prev = done.get(job.job_id)
+                if prev is not None and prev["arch"] != text:
+                    raise ConfigError(
+                        f"resuming {cfg.output}: evolution replay diverged at {job.job_id} "
+                        "(the stored corpus comes from another version or config); use a new output folder"
+                    )
+                batch.append((job, prop.arch))
+        todo = [j for j, _ in batch if j.job_id not in done]
+        for rec in _run_jobs(todo, cfg, pool):
+            record(rec)
+        for job, arch in batch:  # tell in plan order, whatever order the results came in
+            runs[job.task].tell(arch, done[job.job_id]["val_acc"], tag=job.job_id)
+
+
+def summarize(records: Iterable[dict]) -> dict[str, Any]:
+    """Counts per task and status, and build seconds per task."""
+    per_task: dict[str, Counter] = {}
+    seconds: Counter = Counter()
+    for r in records:
+        per_task.setdefault(r["task"], Counter())[r["status"]] += 1
+        seconds[r["task"]] += r["train_seconds"] or 0.0
+    return {
+        "tasks": {t: dict(c) for t, c in sorted(per_task.items())},
+        "ok": {t: c.get("ok", 0) for t, c in sorted(per_task.items())},
+        "seconds": {t: round(s, 1) for t, s in sorted(seconds.items())},
+    }
