@@ -1,0 +1,91 @@
+"""The corpus dataset card (``README.md``), rendered from ``model_cards/corpus_card.md``.
+
+Structured data (statistics, config, schema) goes into the template; the YAML header is built
+with ``huggingface_hub.DatasetCardData``, never by joining strings.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from .build import RESOLVED, read_shards
+from .schema import COLUMNS
+
+__all__ = ["render_card", "write_card", "TEMPLATE"]
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "model_cards" / "corpus_card.md"
+
+
+def _fmt(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def render_card(out: Path, *, license: str = "apache-2.0", template: Path | None = None) -> str:
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    from ..tasks import get_task
+
+    out = Path(out)
+    resolved = yaml.safe_load((out / RESOLVED).read_text(encoding="utf-8"))
+    cfg = resolved["config"]
+    records, _ = read_shards(out / "data", quarantine=False)
+    rows = list(records.values())
+    tasks = []
+    for name in cfg["tasks"]:
+        task = get_task(name, seed=cfg["task_seed"])
+        data = task.load()
+        tasks.append({
+            "name": name, "shape": "×".join(map(str, task.input_shape)), "num_classes": task.num_classes,
+            "sizes": f"{len(data.y_train)} / {len(data.y_valid)} / {len(data.y_test)}",
+            "description": task.description.replace("\n", " ").replace("|", "/"),
+            "provenance": task.provenance.replace("\n", " "),
+        })
+    stats = []
+    for name in cfg["tasks"]:
+        mine = [r for r in rows if r["task"] == name]
+        accs = [r["val_acc"] for r in mine if r["status"] == "ok"]
+        fails = Counter(r["status"] for r in mine if r["status"] != "ok")
+        stats.append({
+            "task": name, "records": len(mine), "ok": len(accs),
+            "failures": ", ".join(f"{k} {v}" for k, v in sorted(fails.items())) or "none",
+            "median": _fmt(statistics.median(accs) if accs else None), "max": _fmt(max(accs) if accs else None),
+            "seconds": f"{sum(r['train_seconds'] or 0 for r in mine):,.0f}",
+        })
+    n = len(rows)
+    size = "n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K"
+    data = DatasetCardData(
+        license=license,
+        pretty_name=cfg["name"],
+        size_categories=size,
+        task_categories=["tabular-regression"],
+        tags=["neural-architecture-search", "einspace", "surrogate", "performance-prediction", "surrogate-hub"],
+        configs=[{"config_name": "default", "data_files": [{"split": "train", "path": "data/shard-*.parquet"}]}],
+    )
+    ev = cfg["evolution"]
+    card = DatasetCard.from_template(
+        data,
+        template_path=str(template or TEMPLATE),
+        pretty_name=cfg["name"],
+        n_tasks=len(cfg["tasks"]), n_records=n, n_ok=sum(r["status"] == "ok" for r in rows),
+        n_archs=len({r["arch"] for r in rows}), package_version=resolved["package_version"],
+        task_seed=cfg["task_seed"], tasks=tasks, stats=stats, seed=cfg["seed"],
+        shared_random=cfg["shared"]["random"], shared_seeds=", ".join(cfg["shared"]["seeds"]),
+        per_task_random=cfg["per_task"]["random"], evo_iterations=ev["iterations"],
+        evo_population=ev["population"], evo_tournament=ev["tournament"],
+        limits=json.dumps(cfg["limits"]), budget=json.dumps(cfg["budget"]),
+        schema=[(k, t, d) for k, (t, d) in COLUMNS.items()], repo_hint=f"surrogate-hub/{cfg['name']}",
+        license=license,
+    )
+    return str(card)
+
+
+def write_card(out: Path, **kwargs) -> Path:
+    """Render the card into ``{out}/README.md`` and return its path."""
+    path = Path(out) / "README.md"
+    path.write_text(render_card(out, **kwargs), encoding="utf-8")
+    return path
