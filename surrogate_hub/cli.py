@@ -127,6 +127,55 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0 if failed == 0 else 1
 
 
+# -- features ---------------------------------------------------------------------------------
+def _cfg_features(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", nargs="?", default="-", help="one architecture per line (default: stdin)")
+    p.add_argument("--input-shape", type=parse_input_shape, default=None, metavar="C,H,W",
+                   help="input shape for the extras (parameters, FLOPs, output shape); default: the task's")
+    p.add_argument("--classes", type=_positive, default=None, metavar="K", help="classes for the extras")
+    p.add_argument("--zcp", action="store_true", help="also compute zero-cost proxies (needs --task and torch)")
+    p.add_argument("--task", default=None, help="task whose training batch the proxies use")
+    p.add_argument("--batch-size", type=_positive, default=64, help="proxy batch size (default 64)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+
+
+@command("features", "print GRAF features (and optionally zero-cost proxies) as JSON lines")(_cfg_features)
+def _features(args: argparse.Namespace) -> int:
+    from .features.graf import graf, graf_extras
+    from .space import ArchitectureError, infer, parse
+
+    task = None
+    if args.zcp and not args.task:
+        raise SystemExit("error: --zcp needs --task NAME (the proxies score one training batch of that task)")
+    if args.task:
+        from .tasks import get_task
+
+        task = get_task(args.task, seed=0)
+    shape = args.input_shape or (tuple(task.input_shape) if task else None)
+    classes = args.classes or (task.num_classes if task else None)
+    failed = 0
+    for lineno, text in _lines(args.file):
+        row: dict = {"arch": text, "graf": None, "error": None}
+        try:
+            arch = parse(text)
+            if shape is not None:
+                infer(arch, shape)
+            row["graf"] = graf(arch)
+            if shape is not None and classes is not None:
+                row["extras"] = graf_extras(arch, shape, classes)
+            if args.zcp:
+                from .features.zero_cost import zero_cost
+
+                row["zcp"] = zero_cost(arch, task, batch_size=args.batch_size, device=args.device, seed=args.seed)
+        except ArchitectureError as err:
+            failed += 1
+            row["error"] = f"{type(err).__name__}: {err}"
+            logging.getLogger(__name__).warning("line %d: %s", lineno, row["error"])
+        _emit(row)
+    return 0 if failed == 0 else 1
+
+
 # -- tasks ------------------------------------------------------------------------------------
 @command("tasks", "list the registered tasks with shapes, sizes and classes")(lambda p: p.add_argument("--json", action="store_true", help="JSON lines instead of a table"))
 def _tasks(args: argparse.Namespace) -> int:
