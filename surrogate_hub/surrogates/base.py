@@ -1,0 +1,211 @@
+"""The surrogate protocol, rankings, and fitting a surrogate on a corpus.
+
+Every surrogate (GRAF-XGBoost, BERT, ...) offers the same three calls on architectures given as
+compact strings or :class:`~surrogate_hub.space.Architecture` values:
+
+``fit(archs, targets, tasks=None, *, input_shapes=None, num_classes=None) -> self``
+    ``targets`` are raw accuracies; the surrogate drops unusable rows and normalises them per task
+    as its config says (:mod:`.targets`). ``input_shapes``/``num_classes``: one value for all rows
+    or one per row (the corpus has them per task).
+``predict(archs, *, input_shape=None, num_classes=None, errors="raise") -> np.ndarray``
+    a score per architecture, higher = predicted better. Scores are normalised-rank estimates,
+    comparable between the architectures of one call, not accuracies.
+``rank(archs, ...) -> Ranking``
+    the same scores, sorted best first.
+
+Invalid architectures (unparsable, or invalid at the input shape): ``errors="raise"`` (default)
+raises an :class:`~surrogate_hub.space.ArchitectureError` naming the row; ``errors="nan"`` gives
+them a NaN score, and :class:`Ranking` puts NaN scores last.
+
+:class:`SurrogateBase` implements ``rank`` on top of ``predict``; concrete surrogates subclass it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
+
+import numpy as np
+
+from ..space.printing import to_string
+from ..space.tree import Architecture
+from .targets import training_rows
+
+__all__ = [
+    "RankedArch",
+    "Ranking",
+    "Surrogate",
+    "SurrogateBase",
+    "arch_texts",
+    "fit_corpus",
+]
+
+log = logging.getLogger(__name__)
+
+def arch_texts(archs: Iterable[str | Architecture]) -> tuple[str, ...]:
+    """Compact strings of ``archs``: strings are kept as given, values are printed."""
+    out = []
+    for a in archs:
+        if isinstance(a, str):
+            out.append(a)
+        elif isinstance(a, Architecture):
+            out.append(to_string(a))
+        else:
+            raise TypeError(f"expected an architecture string or Architecture, got {type(a).__name__}")
+    return tuple(out)
+
+
+class RankedArch(NamedTuple):
+    """One entry of a :class:`Ranking`: 1-based ``position``, compact ``arch`` string, ``score``."""
+
+    position: int
+    arch: str
+    score: float
+
+
+@dataclass(frozen=True, eq=False)
+class Ranking:
+    """Architectures with their scores, and the order that sorts them best first.
+
+    ``archs`` and ``scores`` are in input order; ``order`` holds the input indices sorted by
+    descending score, ties kept in input order and NaN scores (invalid architectures) last.
+    Iterating yields :class:`RankedArch` ``(position, arch, score)`` best first, positions 1-based.
+    """
+
+    archs: tuple[str, ...]
+    scores: np.ndarray
+    order: np.ndarray
+
+    @classmethod
+    def from_scores(cls, archs: Sequence[str | Architecture], scores: Sequence[float] | np.ndarray) -> Ranking:
+        texts = arch_texts(archs)
+        s = np.asarray(scores, dtype=np.float64).reshape(-1)
+        if len(s) != len(texts):
+            raise ValueError(f"got {len(texts)} architectures but {len(s)} scores")
+        key = np.where(np.isnan(s), np.inf, -s)  # NaN last
+        order = np.lexsort((np.arange(len(s)), key))
+        s.setflags(write=False)
+        order.setflags(write=False)
+        return cls(texts, s, order)
+
+    def __len__(self) -> int:
+        return len(self.archs)
+
+    def __iter__(self) -> Iterator[RankedArch]:
+        for position, i in enumerate(self.order.tolist(), 1):
+            yield RankedArch(position, self.archs[i], float(self.scores[i]))
+
+    def top(self, k: int) -> list[RankedArch]:
+        """The ``k`` best entries (fewer if there are fewer architectures)."""
+        if k < 0:
+            raise ValueError(f"k must be >= 0, got {k}")
+        return [entry for entry, _ in zip(self, range(k))]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """JSON-ready rows, best first: ``{"rank", "arch", "score", "index"}``; ``index`` is the
+        position in the input, ``score`` is ``None`` for an invalid architecture (NaN)."""
+        return [
+            {
+                "rank": position,
+                "arch": self.archs[i],
+                "score": None if np.isnan(self.scores[i]) else float(self.scores[i]),
+                "index": i,
+            }
+            for position, i in enumerate(self.order.tolist(), 1)
+        ]
+
+
+@runtime_checkable
+class Surrogate(Protocol):
+    """What every surrogate offers (see the module docstring)."""
+
+    def fit(
+        self,
+        archs: Sequence[str | Architecture],
+        targets: Sequence[float] | np.ndarray,
+        tasks: Sequence[str] | None = None,
+        *,
+        input_shapes: Any = None,
+        num_classes: Any = None,
+    ) -> Self: ...
+
+    def predict(
+        self,
+        archs: Sequence[str | Architecture],
+        *,
+        input_shape: Sequence[int] | None = None,
+        num_classes: int | None = None,
+        errors: str = "raise",
+    ) -> np.ndarray: ...
+
+    def rank(
+        self,
+        archs: Sequence[str | Architecture],
+        *,
+        input_shape: Sequence[int] | None = None,
+        num_classes: int | None = None,
+        errors: str = "raise",
+    ) -> Ranking: ...
+
+
+class SurrogateBase:
+    """Shared behaviour: ``rank`` from ``predict``. Subclasses implement ``fit`` and ``predict``.
+
+    Optional attributes read by :func:`fit_corpus`: ``zcp_names`` (the zero-cost proxies the
+    surrogate consumes, passed to ``fit`` as ``zcp=``) and ``config`` (a dataclass with a
+    ``corpus`` field, where the training corpus is recorded).
+    """
+
+    zcp_names: tuple[str, ...] = ()
+
+    def predict(self, archs, **kwargs) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def rank(self, archs: Iterable[str | Architecture], **kwargs: Any) -> Ranking:
+        """Score ``archs`` with :meth:`predict` (same keyword arguments) and sort best first."""
+        items = list(archs)
+        return Ranking.from_scores(items, self.predict(items, **kwargs))
+
+
+def fit_corpus(
+    surrogate: Surrogate,
+    dataset_or_path: Any,
+    tasks: Iterable[str] | None = None,
+    *,
+    revision: str | None = None,
+) -> Surrogate:
+    """Fit ``surrogate`` on a corpus: a ``datasets.Dataset`` of corpus records, a local corpus
+    folder, or a Hub dataset repo id (at ``revision``).
+
+    Keeps the ``ok`` rows of ``tasks`` (all tasks when ``None``) with an accuracy, then calls
+    ``surrogate.fit`` with the raw accuracies, the task of each row (targets are normalised per task
+    by the surrogate) and each row's input shape and class count; zero-accuracy rows are dropped by
+    the surrogate as its config says. When the surrogate has a ``config.corpus`` field, the corpus
+    location and revision are recorded there. Returns the fitted surrogate.
+    """
+    source = None
+    if isinstance(dataset_or_path, (str, os.PathLike)):
+        from ..corpus import load
+
+        source = (str(dataset_or_path), revision)
+        dataset = load(dataset_or_path, revision=revision)
+    else:
+        dataset = dataset_or_path
+    zcp = tuple(getattr(surrogate, "zcp_names", ()))
+    rows = training_rows(dataset, tasks=tasks, drop_zero=False, zcp=zcp)
+    if not len(rows):
+        raise ValueError(f"no usable training rows (dropped: {dict(rows.dropped or {})})")
+    log.info("fitting on %d corpus rows of %d tasks (dropped %s)", len(rows), len(set(rows.tasks)), rows.dropped)
+    kwargs: dict[str, Any] = {"zcp": rows.zcp} if zcp else {}
+    surrogate.fit(
+        rows.archs, rows.targets, rows.tasks, input_shapes=rows.input_shapes, num_classes=rows.num_classes, **kwargs
+    )
+    config = getattr(surrogate, "config", None)
+    if source is not None and dataclasses.is_dataclass(config) and hasattr(config, "corpus"):
+        corpus_type = type(config.corpus)
+        surrogate.config = dataclasses.replace(config, corpus=corpus_type(*source))  # type: ignore[attr-defined]
+    return surrogate

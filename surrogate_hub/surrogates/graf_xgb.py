@@ -1,0 +1,891 @@
+"""``GrafSurrogate``: an XGBoost regressor on GRAF features (+ extras, + optional zero-cost proxies).
+
+Features
+    The 385 GRAF features (:mod:`surrogate_hub.features.graf`), then, with ``extras=True`` (the
+    default), the 9 cheap extras (terminals, non-terminals, depth, output rank and dims, parameters,
+    FLOPs), which depend on the input shape and class count, then one column ``zcp_<name>`` per
+    zero-cost proxy named in ``zcp``. Values are clipped to the float32 range (XGBoost works in
+    float32; synflow overflows); NaN is kept and treated by XGBoost as missing.
+
+Input shapes
+    Extras need a (C, H, W) input shape and a class count. ``fit`` takes them per row (as in the
+    corpus) or one for all rows; ``predict``/``rank`` take one for the call. Callers who give none
+    get the config's ``default_input_shape`` / ``default_num_classes``.
+
+Zero-cost proxies
+    With ``zcp=("synflow", "snip", ...)`` in the config, ``fit`` and ``predict`` need a ``zcp``
+    argument: an array ``[n_archs, len(zcp)]`` in the config's order, or a mapping
+    ``{name: values}``; NaN marks a proxy that could not be computed. Compute them with
+    :func:`surrogate_hub.features.proxies.compute_proxies` (torch) or read the corpus's ``zcp_<name>``
+    columns (:func:`~.base.fit_corpus` does). Without ``zcp`` in the config, passing ``zcp`` is an
+    error.
+
+Artifacts (a folder or Hub model repo)
+    ``config.json`` (:class:`GrafSurrogateConfig`, see :meth:`GrafSurrogateConfig.to_dict`),
+    ``model.json`` (XGBoost's own JSON model format: loading never unpickles) and ``README.md``
+    (model card from ``model_cards/surrogate_card.md``). Loading checks, in order: the surrogate
+    kind, the format version (a reader per known version), the grammar hash, the feature contract
+    (GRAF version and feature-name hash), and that the model file exists, parses and has the
+    expected features; each failure is a :class:`~.errors.SurrogateLoadError` naming the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from huggingface_hub import ModelCard, ModelCardData, ModelHubMixin
+
+from ..features.graf import GRAF_VERSION, feature_names, graf_matrix, names_hash
+from ..space.errors import ArchitectureError
+from ..space.ops import grammar_hash
+from ..space.tree import Architecture
+from .base import SurrogateBase, arch_texts
+from .errors import GrammarMismatchError, NotFittedError, SurrogateLoadError
+from .targets import NORMALISATIONS, normalise_targets
+
+__all__ = [
+    "CONFIG_FILE",
+    "CorpusRef",
+    "FeatureSetConfig",
+    "FORMAT_VERSION",
+    "GrafSurrogate",
+    "GrafSurrogateConfig",
+    "KIND",
+    "MODEL_FILE",
+    "TargetConfig",
+    "config_readers",
+    "read_config_file",
+]
+
+log = logging.getLogger(__name__)
+
+KIND: Final = "graf-xgb"
+FORMAT_VERSION: Final = 1
+CONFIG_FILE: Final = "config.json"
+MODEL_FILE: Final = "model.json"
+CARD_FILE: Final = "README.md"
+PAPER_URL: Final = "https://arxiv.org/abs/2504.12971"
+CARD_TEMPLATE: Final = Path(__file__).resolve().parents[2] / "model_cards" / "surrogate_card.md"
+TAGS: Final = [
+    "surrogate-hub",
+    "einspace",
+    "neural-architecture-search",
+    "performance-prediction",
+    "graf",
+    "xgboost",
+]
+
+#: XGBoost settings used when the config gives none; ``n_estimators`` is the number of boosting
+#: rounds, every other key is an XGBoost booster parameter.
+DEFAULT_XGB_PARAMS: Final[Mapping[str, Any]] = {
+    "objective": "reg:squarederror",
+    "n_estimators": 400,
+    "learning_rate": 0.05,
+    "max_depth": 6,
+    "min_child_weight": 2,
+    "subsample": 0.8,
+    "colsample_bytree": 0.5,
+    "tree_method": "hist",
+    "seed": 0,
+}
+_F32_MAX: Final = float(np.finfo(np.float32).max)
+
+
+def _xgboost():
+    """Import xgboost on first use (``import surrogate_hub.surrogates`` must stay light)."""
+    import xgboost
+
+    return xgboost
+
+
+# --------------------------------------------------------------------------------------- config
+@dataclass(frozen=True)
+class FeatureSetConfig:
+    """The feature contract a model was trained with; ``names_hash`` is filled in when empty."""
+
+    name: str = "graf+extras"
+    graf_version: str = GRAF_VERSION
+    names_hash: str = ""
+    extras: bool = True
+    zcp: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.names_hash:
+            object.__setattr__(self, "names_hash", names_hash(self.names()))
+
+    def names(self) -> tuple[str, ...]:
+        """Feature (column) names in this code's order."""
+        return feature_names(self.extras) + tuple(f"zcp_{z}" for z in self.zcp)
+
+    @staticmethod
+    def default_name(extras: bool, zcp: Sequence[str]) -> str:
+        return "graf" + ("+extras" if extras else "") + ("+zcp" if zcp else "")
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    normalisation: str = "percentile"  #: one of :data:`~.targets.NORMALISATIONS`, applied per task
+    drop_zero: bool = True  #: drop zero-accuracy rows from training (the paper's protocol)
+
+
+@dataclass(frozen=True)
+class CorpusRef:
+    repo_or_path: str | None = None  #: Hub dataset repo id or local folder of the training corpus
+    revision: str | None = None
+
+
+@dataclass(frozen=True)
+class GrafSurrogateConfig:
+    """Everything that defines a :class:`GrafSurrogate` except the fitted trees; ``config.json``.
+
+    Build one with :meth:`make` (flat keyword settings) or directly. ``metrics`` is free-form, filled
+    by evaluation; the model card reads ``{metric: {dataset: value}}`` (or ``{metric: value}``)
+    entries into its evaluation table and ``model-index``.
+    """
+
+    surrogate: str = KIND
+    format_version: int = FORMAT_VERSION
+    grammar_hash: str = field(default_factory=grammar_hash)
+    feature_set: FeatureSetConfig = field(default_factory=FeatureSetConfig)
+    target: TargetConfig = field(default_factory=TargetConfig)
+    xgb_params: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_XGB_PARAMS))
+    default_input_shape: tuple[int, int, int] = (3, 32, 32)
+    default_num_classes: int = 10
+    corpus: CorpusRef = field(default_factory=CorpusRef)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.target.normalisation not in NORMALISATIONS:
+            raise ValueError(f"target.normalisation must be one of {NORMALISATIONS}, got {self.target.normalisation!r}")
+        shape = tuple(self.default_input_shape)
+        if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
+            raise ValueError(f"default_input_shape must be three positive ints (C, H, W), got {shape!r}")
+        object.__setattr__(self, "default_input_shape", shape)
+        if not isinstance(self.default_num_classes, int) or self.default_num_classes < 1:
+            raise ValueError(f"default_num_classes must be a positive int, got {self.default_num_classes!r}")
+        zcp = self.feature_set.zcp
+        if len(set(zcp)) != len(zcp) or not all(isinstance(z, str) and z for z in zcp):
+            raise ValueError(f"feature_set.zcp must be distinct proxy names, got {zcp!r}")
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        extras: bool = True,
+        zcp: Iterable[str] = (),
+        normalisation: str = "percentile",
+        drop_zero: bool = True,
+        xgb_params: Mapping[str, Any] | None = None,
+        default_input_shape: Sequence[int] = (3, 32, 32),
+        default_num_classes: int = 10,
+    ) -> GrafSurrogateConfig:
+        """A config from flat settings; ``xgb_params`` update :data:`DEFAULT_XGB_PARAMS`."""
+        zcp = tuple(zcp)
+        return cls(
+            feature_set=FeatureSetConfig(name=FeatureSetConfig.default_name(extras, zcp), extras=extras, zcp=zcp),
+            target=TargetConfig(normalisation=normalisation, drop_zero=drop_zero),
+            xgb_params={**DEFAULT_XGB_PARAMS, **(xgb_params or {})},
+            default_input_shape=tuple(default_input_shape),  # type: ignore[arg-type]
+            default_num_classes=default_num_classes,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``config.json`` layout (key order as written)::
+
+            {"surrogate": "graf-xgb", "format_version": 1, "grammar_hash": "...",
+             "feature_set": {"name", "graf_version", "names_hash", "extras", "zcp": [...]},
+             "target": {"normalisation", "drop_zero"}, "xgb_params": {...},
+             "default_input_shape": [C, H, W], "default_num_classes": K,
+             "corpus": {"repo_or_path", "revision"}, "metrics": {...}}
+        """
+        return json.loads(json.dumps(dataclasses.asdict(self)))  # tuples → lists, a deep copy
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str = CONFIG_FILE) -> GrafSurrogateConfig:
+        """Read a ``config.json`` dict with the reader for its ``format_version``."""
+        if not isinstance(raw, dict):
+            raise SurrogateLoadError(f"{source}: expected a JSON object, got {type(raw).__name__}")
+        kind = raw.get("surrogate")
+        if kind != KIND:
+            raise SurrogateLoadError(
+                f"{source}: surrogate kind {kind!r} is not {KIND!r}; GrafSurrogate cannot load it "
+                "(surrogate_hub.surrogates.load_surrogate picks the class from the config)"
+            )
+        version = raw.get("format_version")
+        reader = _READERS.get(version) if isinstance(version, int) and not isinstance(version, bool) else None
+        if reader is None:
+            raise SurrogateLoadError(
+                f"{source}: unknown format_version {version!r} for {KIND!r}; this version of "
+                f"surrogate-hub reads {sorted(_READERS)} (a newer surrogate-hub may read it)"
+            )
+        return reader(raw, source)
+
+
+# Readers of config.json, one per format version: each turns a raw dict into the current config.
+_READERS: dict[int, Callable[[dict, str], GrafSurrogateConfig]] = {}
+
+
+def config_readers() -> dict[int, Callable[[dict, str], GrafSurrogateConfig]]:
+    """The config readers by format version (a copy)."""
+    return dict(_READERS)
+
+
+def _reader(version: int):
+    def register(fn):
+        _READERS[version] = fn
+        return fn
+
+    return register
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _check_keys(d: Any, required: Iterable[str], where: str, source: str) -> dict:
+    if not isinstance(d, dict):
+        raise SurrogateLoadError(f"{source}: {where} must be a JSON object, got {type(d).__name__}")
+    required = tuple(required)
+    missing = [k for k in required if k not in d]
+    unknown = sorted(set(d) - set(required))
+    if missing or unknown:
+        parts = ([f"missing {missing}"] if missing else []) + ([f"unexpected {unknown}"] if unknown else [])
+        raise SurrogateLoadError(f"{source}: {where}: {'; '.join(parts)} (expected keys {list(required)})")
+    return d
+
+
+def _typed(value: Any, types: type | tuple[type, ...], where: str, source: str) -> Any:
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        ok = False
+    else:
+        ok = isinstance(value, types)
+    if not ok:
+        raise SurrogateLoadError(f"{source}: {where} has the wrong type ({type(value).__name__}: {value!r:.80})")
+    return value
+
+
+@_reader(1)
+def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
+    top = [f.name for f in dataclasses.fields(GrafSurrogateConfig)]
+    _check_keys(raw, top, "config", source)
+    fs = _check_keys(raw["feature_set"], [f.name for f in dataclasses.fields(FeatureSetConfig)], "feature_set", source)
+    tg = _check_keys(raw["target"], [f.name for f in dataclasses.fields(TargetConfig)], "target", source)
+    co = _check_keys(raw["corpus"], [f.name for f in dataclasses.fields(CorpusRef)], "corpus", source)
+    zcp = _typed(fs["zcp"], list, "feature_set.zcp", source)
+    for z in zcp:
+        _typed(z, str, "feature_set.zcp[]", source)
+    params = _typed(raw["xgb_params"], dict, "xgb_params", source)
+    for key, value in params.items():
+        _typed(value, _JSON_SCALARS, f"xgb_params.{key}", source)
+    shape = _typed(raw["default_input_shape"], list, "default_input_shape", source)
+    for d in shape:
+        _typed(d, int, "default_input_shape[]", source)
+    try:
+        return GrafSurrogateConfig(
+            surrogate=KIND,
+            format_version=1,
+            grammar_hash=_typed(raw["grammar_hash"], str, "grammar_hash", source),
+            feature_set=FeatureSetConfig(
+                name=_typed(fs["name"], str, "feature_set.name", source),
+                graf_version=_typed(fs["graf_version"], str, "feature_set.graf_version", source),
+                names_hash=_typed(fs["names_hash"], str, "feature_set.names_hash", source) or "?",
+                extras=_typed(fs["extras"], bool, "feature_set.extras", source),
+                zcp=tuple(zcp),
+            ),
+            target=TargetConfig(
+                normalisation=_typed(tg["normalisation"], str, "target.normalisation", source),
+                drop_zero=_typed(tg["drop_zero"], bool, "target.drop_zero", source),
+            ),
+            xgb_params=dict(params),
+            default_input_shape=tuple(shape),  # type: ignore[arg-type]
+            default_num_classes=_typed(raw["default_num_classes"], int, "default_num_classes", source),
+            corpus=CorpusRef(
+                repo_or_path=_typed(co["repo_or_path"], (str, type(None)), "corpus.repo_or_path", source),
+                revision=_typed(co["revision"], (str, type(None)), "corpus.revision", source),
+            ),
+            metrics=_typed(raw["metrics"], dict, "metrics", source),
+        )
+    except ValueError as err:
+        if isinstance(err, SurrogateLoadError):
+            raise
+        raise SurrogateLoadError(f"{source}: {err}") from None
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The JSON object in ``path`` (a ``config.json``), or a :class:`SurrogateLoadError` saying why
+    it is unusable. Only JSON is read: nothing is executed or unpickled."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SurrogateLoadError(f"{path}: not found (a saved surrogate has a {CONFIG_FILE})") from None
+    except UnicodeDecodeError:
+        raise SurrogateLoadError(f"{path}: not a text (JSON) file") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SurrogateLoadError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(raw, dict):
+        raise SurrogateLoadError(f"{path}: expected a JSON object, got {type(raw).__name__}")
+    return raw
+
+
+# ------------------------------------------------------------------------------------- file access
+def resolve_file(
+    model_id: str | Path,
+    filename: str,
+    *,
+    revision: str | None = None,
+    cache_dir: str | Path | None = None,
+    force_download: bool = False,
+    local_files_only: bool = False,
+    token: str | bool | None = None,
+) -> Path:
+    """``filename`` of a saved surrogate: in the folder ``model_id`` if it is one, else downloaded
+    from the Hub repo ``model_id`` (through the cache). A file missing from the folder or repo is a
+    :class:`SurrogateLoadError`; other Hub errors (no such repo, offline) propagate."""
+    folder = Path(model_id)
+    if folder.is_dir():
+        path = folder / filename
+        if not path.is_file():
+            raise SurrogateLoadError(f"{path}: not found (a saved surrogate has {CONFIG_FILE} and its model file)")
+        return path
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+
+    try:
+        return Path(
+            hf_hub_download(
+                repo_id=str(model_id),
+                filename=filename,
+                revision=revision,
+                cache_dir=cache_dir,
+                force_download=force_download,
+                local_files_only=local_files_only,
+                token=token,
+            )
+        )
+    except EntryNotFoundError as err:
+        if isinstance(err, LocalEntryNotFoundError):
+            raise
+        at = f"@{revision}" if revision else ""
+        raise SurrogateLoadError(f"{model_id}{at}: the repo has no {filename}") from None
+
+
+# ---------------------------------------------------------------------------------------- model
+def _single_shape(value: Any) -> bool:
+    return isinstance(value, (tuple, list, np.ndarray)) and len(value) > 0 and all(
+        isinstance(d, (int, np.integer)) for d in value
+    )
+
+
+def _per_row(value: Any, n: int, default: Any, single: Callable[[Any], bool], what: str) -> list:
+    if value is None:
+        return [default] * n
+    if single(value):
+        return [value] * n
+    rows = list(value)
+    if len(rows) != n:
+        raise ValueError(f"{what}: got {len(rows)} values for {n} architectures")
+    return rows
+
+
+class GrafSurrogate(
+    SurrogateBase,
+    ModelHubMixin,
+    library_name="surrogate-hub",
+    tags=list(TAGS),
+    license="apache-2.0",
+    pipeline_tag="tabular-regression",
+    repo_url=PAPER_URL,
+    paper_url=PAPER_URL,
+):
+    """XGBoost on GRAF (+ extras, + ZCP) features; see the module docstring.
+
+    ``GrafSurrogate()`` uses the default config; ``GrafSurrogate(config)`` a given
+    :class:`GrafSurrogateConfig`; ``GrafSurrogate(zcp=("synflow",), normalisation="minmax", ...)``
+    the settings of :meth:`GrafSurrogateConfig.make`.
+    """
+
+    def __init__(self, config: GrafSurrogateConfig | None = None, *, n_jobs: int = 1, **settings: Any) -> None:
+        if config is not None and settings:
+            raise TypeError("pass either a config or settings, not both")
+        self.config: GrafSurrogateConfig = config if config is not None else GrafSurrogateConfig.make(**settings)
+        self._booster: Any = None
+        self.n_jobs = n_jobs
+
+    @property
+    def n_jobs(self) -> int:
+        """XGBoost threads for fitting and prediction (runtime only, not saved). Default 1: the
+        trees are small, and OpenMP threads on a busy machine cost far more than they give
+        (measured 10-50x slower with 2 threads on 2 shared cores). ``0`` or ``-1``: all cores."""
+        return self._n_jobs
+
+    @n_jobs.setter
+    def n_jobs(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < -1:
+            raise ValueError(f"n_jobs must be a positive int, or 0/-1 for all cores, got {value!r}")
+        self._n_jobs = value
+        if self._booster is not None:
+            self._booster.set_param({"nthread": self._nthread()})
+
+    def _nthread(self) -> int:
+        import os
+
+        return self._n_jobs if self._n_jobs > 0 else (os.cpu_count() or 1)
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self.config.feature_set.names()
+
+    @property
+    def zcp_names(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(self.config.feature_set.zcp)
+
+    @property
+    def is_fitted(self) -> bool:
+        return self._booster is not None
+
+    @property
+    def booster(self):
+        """The fitted ``xgboost.Booster``."""
+        self._check_fitted()
+        return self._booster
+
+    def _check_fitted(self) -> None:
+        if self._booster is None:
+            raise NotFittedError("this GrafSurrogate is not fitted: call fit() or load one with from_pretrained()")
+
+    def __repr__(self) -> str:
+        fs = self.config.feature_set
+        state = "fitted" if self.is_fitted else "not fitted"
+        return f"GrafSurrogate(features={fs.name!r}, zcp={list(fs.zcp)}, {state})"
+
+    # -- features -----------------------------------------------------------------------------
+    def _zcp_matrix(self, zcp: Any, n: int) -> np.ndarray | None:
+        names = self.zcp_names
+        if not names:
+            if zcp is not None:
+                raise ValueError("this surrogate uses no zero-cost proxies (config feature_set.zcp is empty); drop zcp=")
+            return None
+        if zcp is None:
+            raise ValueError(
+                f"this surrogate uses the zero-cost proxies {list(names)}: pass zcp= (an array "
+                "[n_archs, n_proxies] in that order, or a mapping name -> values)"
+            )
+        if isinstance(zcp, Mapping):
+            missing = [z for z in names if z not in zcp]
+            if missing:
+                raise ValueError(f"zcp is missing the proxies {missing} (needed: {list(names)})")
+            cols = [np.asarray([np.nan if v is None else v for v in zcp[z]], dtype=np.float64) for z in names]
+            if any(len(c) != n for c in cols):
+                raise ValueError(f"zcp: every proxy needs {n} values")
+            return np.stack(cols, axis=1) if n else np.empty((0, len(names)))
+        m = np.asarray(zcp, dtype=np.float64)
+        if m.ndim == 1 and len(names) == 1:
+            m = m.reshape(-1, 1)
+        if m.shape != (n, len(names)):
+            raise ValueError(f"zcp must have shape ({n}, {len(names)}) (archs × {list(names)}), got {m.shape}")
+        return m
+
+    def features(
+        self,
+        archs: Iterable[str | Architecture],
+        *,
+        input_shapes: Any = None,
+        num_classes: Any = None,
+        zcp: Any = None,
+        errors: str = "raise",
+    ) -> np.ndarray:
+        """The model's input matrix ``[n, len(feature_names)]`` (float64, clipped to float32 range).
+
+        ``input_shapes``/``num_classes``: one value or one per architecture (default: the config's).
+        ``errors="nan"`` gives invalid architectures an all-NaN row (zcp columns included);
+        ``errors="raise"`` raises an :class:`ArchitectureError` naming the first invalid one.
+        """
+        if errors not in ("raise", "nan"):
+            raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
+        items = list(archs)
+        n = len(items)
+        cfg = self.config
+        shapes = _per_row(input_shapes, n, cfg.default_input_shape, _single_shape, "input_shapes")
+        classes = _per_row(num_classes, n, cfg.default_num_classes, lambda v: isinstance(v, (int, np.integer)), "num_classes")
+        z = self._zcp_matrix(zcp, n)
+        extras = cfg.feature_set.extras
+        n_base = len(feature_names(extras))
+        X = np.empty((n, len(self.feature_names)), dtype=np.float64)
+        groups: dict[tuple, list[int]] = {}
+        for i in range(n):
+            key = (tuple(int(d) for d in shapes[i]), int(classes[i])) if extras else ()
+            groups.setdefault(key, []).append(i)
+        for key, idx in groups.items():
+            shape, k = key if extras else (None, None)
+            X[idx, :n_base] = graf_matrix([items[i] for i in idx], shape, k, extras=extras, errors="nan")[0]
+        if z is not None:
+            X[:, n_base:] = z
+        bad = np.flatnonzero(np.isnan(X[:, :n_base]).any(axis=1))
+        if len(bad):
+            if errors == "raise":
+                i = int(bad[0])
+                key = (tuple(int(d) for d in shapes[i]), int(classes[i]))
+                try:
+                    graf_matrix([items[i]], *key, extras=extras)
+                except ArchitectureError as err:
+                    text = arch_texts([items[i]])[0]
+                    short = text if len(text) <= 120 else text[:117] + "..."
+                    at = f" at input shape {key[0]}" if extras else ""
+                    raise ArchitectureError(
+                        f"architecture #{i} {short!r} cannot be scored{at}: {err} "
+                        "(pass errors='nan' to give invalid architectures a NaN score)"
+                    ) from err
+                raise ArchitectureError(f"architecture #{i} has non-finite features and cannot be scored")
+            X[bad] = np.nan
+        np.clip(X, -_F32_MAX, _F32_MAX, out=X)
+        return X
+
+    # -- fit / predict ------------------------------------------------------------------------
+    def fit(
+        self,
+        archs: Sequence[str | Architecture],
+        targets: Sequence[float] | np.ndarray,
+        tasks: Sequence[str] | None = None,
+        *,
+        input_shapes: Any = None,
+        num_classes: Any = None,
+        zcp: Any = None,
+    ) -> GrafSurrogate:
+        """Fit on raw accuracies ``targets`` (one per architecture).
+
+        Rows with a NaN target, and with ``target.drop_zero`` those with a zero target, are dropped;
+        the rest are normalised per task (``tasks``; ``None``: all rows are one group) with
+        ``target.normalisation``. Invalid architectures raise. Returns ``self``.
+        """
+        xgb = _xgboost()
+        items = list(archs)
+        n = len(items)
+        y = np.asarray(targets, dtype=np.float64).reshape(-1)
+        if len(y) != n:
+            raise ValueError(f"got {n} architectures but {len(y)} targets")
+        task_list = None if tasks is None else list(tasks)
+        if task_list is not None and len(task_list) != n:
+            raise ValueError(f"got {n} architectures but {len(task_list)} task labels")
+        shapes = _per_row(input_shapes, n, self.config.default_input_shape, _single_shape, "input_shapes")
+        classes = _per_row(num_classes, n, self.config.default_num_classes, lambda v: isinstance(v, (int, np.integer)), "num_classes")
+        z = self._zcp_matrix(zcp, n)
+        keep = ~np.isnan(y)
+        if self.config.target.drop_zero:
+            keep &= y != 0
+        idx = np.flatnonzero(keep)
+        if len(idx) < 2:
+            raise ValueError(f"need at least 2 training rows with a usable target, got {len(idx)} of {n}")
+        if len(idx) < n:
+            log.info("dropped %d of %d rows (NaN or zero target)", n - len(idx), n)
+        groups = None if task_list is None else [task_list[i] for i in idx]
+        y_fit = normalise_targets(y[idx], groups, self.config.target.normalisation)
+        X = self.features(
+            [items[i] for i in idx],
+            input_shapes=[shapes[i] for i in idx],
+            num_classes=[classes[i] for i in idx],
+            zcp=None if z is None else z[idx],
+        )
+        params = dict(self.config.xgb_params)
+        rounds = int(params.pop("n_estimators", 100))
+        params.setdefault("verbosity", 0)
+        params["nthread"] = self._nthread()
+        dtrain = xgb.DMatrix(X, label=y_fit, missing=np.nan, feature_names=list(self.feature_names))
+        self._booster = xgb.train(params, dtrain, num_boost_round=rounds)
+        return self
+
+    def predict(
+        self,
+        archs: Iterable[str | Architecture],
+        *,
+        input_shape: Sequence[int] | None = None,
+        num_classes: int | None = None,
+        zcp: Any = None,
+        errors: str = "raise",
+    ) -> np.ndarray:
+        """Scores (float64, higher = better) for ``archs`` at ``input_shape``/``num_classes``
+        (default: the config's); NaN for invalid architectures when ``errors="nan"``."""
+        self._check_fitted()
+        items = list(archs)
+        if not items:
+            return np.empty(0, dtype=np.float64)
+        X = self.features(items, input_shapes=input_shape, num_classes=num_classes, zcp=zcp, errors=errors)
+        scores = np.asarray(self._booster.inplace_predict(X), dtype=np.float64).reshape(-1)
+        n_base = len(feature_names(self.config.feature_set.extras))
+        scores[np.isnan(X[:, :n_base]).any(axis=1)] = np.nan
+        return scores
+
+    # -- hub I/O ------------------------------------------------------------------------------
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """Write ``config.json`` and ``model.json``; ``save_pretrained`` then writes the card
+        (:meth:`generate_model_card`; an existing ``README.md`` is replaced)."""
+        self._check_fitted()
+        save_directory = Path(save_directory)
+        (save_directory / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n", encoding="utf-8")
+        self._booster.save_model(str(save_directory / MODEL_FILE))
+        (save_directory / CARD_FILE).unlink(missing_ok=True)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | Path,
+        *,
+        force_download: bool = False,
+        token: str | bool | None = None,
+        cache_dir: str | Path | None = None,
+        local_files_only: bool = False,
+        revision: str | None = None,
+        allow_grammar_mismatch: bool = False,
+        n_jobs: int = 1,
+    ) -> GrafSurrogate:
+        """Load a saved surrogate from a local folder or a Hub repo id (``revision``, ``cache_dir``,
+        ``force_download``, ``local_files_only`` and ``token`` as in ``huggingface_hub``);
+        ``n_jobs``: XGBoost threads for prediction.
+
+        Same signature as ``ModelHubMixin.from_pretrained``, but validation comes first: the generic
+        mixin would parse ``config.json`` and turn its keys into constructor arguments before any
+        check could run. A grammar-hash mismatch is an error unless ``allow_grammar_mismatch``.
+        """
+        return cls._from_pretrained(
+            model_id=str(pretrained_model_name_or_path),
+            revision=revision,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            local_files_only=local_files_only,
+            token=token,
+            allow_grammar_mismatch=allow_grammar_mismatch,
+            n_jobs=n_jobs,
+        )
+
+    @classmethod
+    def _from_pretrained(
+        cls,
+        *,
+        model_id: str,
+        revision: str | None,
+        cache_dir: str | Path | None,
+        force_download: bool,
+        local_files_only: bool,
+        token: str | bool | None,
+        allow_grammar_mismatch: bool = False,
+        n_jobs: int = 1,
+        **unused: Any,
+    ) -> GrafSurrogate:
+        hub = dict(
+            revision=revision,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            local_files_only=local_files_only,
+            token=token,
+        )
+        config_path = resolve_file(model_id, CONFIG_FILE, **hub)
+        config = GrafSurrogateConfig.from_dict(read_config_file(config_path), source=str(config_path))
+        _check_compatible(config, str(config_path), allow_grammar_mismatch)
+        model_path = resolve_file(model_id, MODEL_FILE, **hub)
+        surrogate = cls(config)
+        surrogate._booster = _load_booster(model_path, surrogate.feature_names)
+        surrogate.n_jobs = n_jobs
+        return surrogate
+
+    def push_to_hub(self, repo_id: str, *, model_card_kwargs: dict[str, Any] | None = None, **kwargs: Any):
+        """``ModelHubMixin.push_to_hub`` (same arguments); the card is named after ``repo_id``."""
+        card_kwargs = {"model_name": repo_id, **(model_card_kwargs or {})}
+        return super().push_to_hub(repo_id, model_card_kwargs=card_kwargs, **kwargs)
+
+    # -- model card ---------------------------------------------------------------------------
+    def card_data(self, model_name: str | None = None) -> ModelCardData:
+        """The card's YAML metadata: library, tags, license, datasets and ``model-index`` metrics."""
+        base = self._hub_mixin_info.model_card_data.to_dict()
+        corpus = self.config.corpus.repo_or_path
+        datasets = [corpus] if corpus and _looks_like_repo_id(corpus) else None
+        name = model_name or "einspace-graf-xgb"
+        results = _eval_results(self.config.metrics, dataset_type=datasets[0] if datasets else "einspace-corpus")
+        return ModelCardData(**{**base, "datasets": datasets, "model_name": name, "eval_results": results or None})
+
+    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
+        """The ``README.md`` card from ``model_cards/surrogate_card.md`` (a built-in minimal template
+        when that file is absent, as in an installed wheel); ``kwargs`` reach the template."""
+        from .. import __version__
+
+        cfg = self.config
+        data = self.card_data(kwargs.pop("model_name", None))
+        fs = cfg.feature_set
+        values = {
+            "model_name": data.model_name,
+            "kind": KIND,
+            "description": (
+                f"An XGBoost regressor on the {len(feature_names(False))} GRAF neural-graph features"
+                + (" plus cheap extras (size, depth, output shape, parameters, FLOPs)" if fs.extras else "")
+                + (f" and the zero-cost proxies {', '.join(fs.zcp)}" if fs.zcp else "")
+                + " that predicts how well an einspace architecture will train, as a rank score."
+            ),
+            "feature_set": fs.name,
+            "graf_version": fs.graf_version,
+            "n_features": len(self.feature_names),
+            "zcp": ", ".join(fs.zcp) or "none",
+            "normalisation": cfg.target.normalisation,
+            "drop_zero": cfg.target.drop_zero,
+            "corpus": cfg.corpus.repo_or_path or "unrecorded",
+            "corpus_revision": cfg.corpus.revision or "unrecorded",
+            "default_input_shape": ",".join(map(str, cfg.default_input_shape)),
+            "default_num_classes": cfg.default_num_classes,
+            "xgb_params": json.dumps(cfg.xgb_params, sort_keys=True),
+            "eval_table": _eval_table(cfg.metrics),
+            "grammar_hash": cfg.grammar_hash,
+            "format_version": cfg.format_version,
+            "package_version": __version__,
+            "paper_url": PAPER_URL,
+            **kwargs,
+        }
+        return _render_card(data, values)
+
+
+# ------------------------------------------------------------------------------------- helpers
+def _check_compatible(config: GrafSurrogateConfig, source: str, allow_grammar_mismatch: bool) -> None:
+    current = grammar_hash()
+    if config.grammar_hash != current:
+        msg = (
+            f"{source}: the surrogate was trained for einspace grammar {config.grammar_hash}, this "
+            f"installation has {current}; its scores may be meaningless"
+        )
+        if not allow_grammar_mismatch:
+            raise GrammarMismatchError(msg + " (pass allow_grammar_mismatch=True to load it anyway)")
+        log.warning(msg)
+    fs = config.feature_set
+    if fs.graf_version != GRAF_VERSION:
+        raise SurrogateLoadError(
+            f"{source}: trained on GRAF features version {fs.graf_version}, this installation computes "
+            f"version {GRAF_VERSION}; refit the surrogate"
+        )
+    expected = names_hash(fs.names())
+    if fs.names_hash != expected:
+        raise SurrogateLoadError(
+            f"{source}: feature_set.names_hash {fs.names_hash} does not match this installation's "
+            f"features ({expected}); the feature contract changed: refit the surrogate"
+        )
+
+
+def _load_booster(path: Path, names: Sequence[str]):
+    xgb = _xgboost()
+    try:  # check it is a JSON object first: XGBoost's own errors on binary junk are not readable
+        raw = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise SurrogateLoadError(f"{path}: not a readable XGBoost JSON model (not valid JSON: {err})") from None
+    if not isinstance(raw, dict) or "learner" not in raw:
+        raise SurrogateLoadError(f"{path}: not a readable XGBoost JSON model (no 'learner' object)")
+    del raw
+    booster = xgb.Booster()
+    try:
+        booster.load_model(str(path))
+    except (xgb.core.XGBoostError, UnicodeDecodeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise SurrogateLoadError(f"{path}: not a readable XGBoost JSON model ({first[:200]})") from None
+    n = booster.num_features()
+    if n != len(names):
+        raise SurrogateLoadError(f"{path}: the model takes {n} features, the config's feature set has {len(names)}")
+    if booster.feature_names is not None and tuple(booster.feature_names) != tuple(names):
+        raise SurrogateLoadError(f"{path}: the model's feature names differ from the config's feature set")
+    return booster
+
+
+def _looks_like_repo_id(text: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", text)) and not Path(text).exists()
+
+
+def _metric_rows(metrics: Mapping[str, Any]) -> tuple[list[str], dict[str, dict[str, float]]]:
+    """``{metric: {dataset: value} | value}`` → (metric names, {dataset: {metric: value}})."""
+    names: list[str] = []
+    table: dict[str, dict[str, float]] = {}
+    for metric, value in metrics.items():
+        per_dataset = value if isinstance(value, Mapping) else {"all": value}
+        for dataset, v in per_dataset.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                if metric not in names:
+                    names.append(metric)
+                table.setdefault(str(dataset), {})[metric] = float(v)
+    return names, table
+
+
+def _eval_results(metrics: Mapping[str, Any], dataset_type: str):
+    from huggingface_hub import EvalResult
+
+    _, table = _metric_rows(metrics)
+    return [
+        EvalResult(
+            task_type="tabular-regression",
+            task_name="architecture performance ranking",
+            dataset_type=dataset_type,
+            dataset_name=dataset,
+            dataset_config=dataset,  # model-index groups results by dataset type + config, not name
+            metric_type=metric,
+            metric_name=metric,
+            metric_value=value,
+        )
+        for dataset, row in table.items()
+        for metric, value in row.items()
+    ]
+
+
+def _eval_table(metrics: Mapping[str, Any]) -> str:
+    names, table = _metric_rows(metrics)
+    if not table:
+        return "No evaluation recorded yet."
+    lines = ["| task | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    for dataset, row in table.items():
+        cells = [f"{row[m]:.3f}" if m in row else "–" for m in names]
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+_FALLBACK_TEMPLATE: Final = """---
+{{ card_data }}
+---
+
+# {{ model_name }}
+
+{{ description }}
+
+```python
+from surrogate_hub.surrogates import load_surrogate
+
+surrogate = load_surrogate("{{ model_name }}")
+ranking = surrogate.rank(architecture_strings, input_shape=(3, 32, 32), num_classes=10)
+```
+
+Features: `{{ feature_set }}` (GRAF {{ graf_version }}, {{ n_features }} columns); targets normalised
+per task ({{ normalisation }}); training corpus `{{ corpus }}` (revision `{{ corpus_revision }}`).
+
+## Evaluation
+
+{{ eval_table }}
+
+Paper: {{ paper_url }}
+"""
+
+
+def _has_jinja2() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("jinja2") is not None
+
+
+def _render_card(data: ModelCardData, values: Mapping[str, Any]) -> ModelCard:
+    if not _has_jinja2():  # ModelCard.from_template needs jinja2; render the fallback by substitution
+        body = _FALLBACK_TEMPLATE.split("---\n", 2)[2]
+        for key, value in values.items():
+            body = body.replace("{{ " + key + " }}", str(value))
+        return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
+    if CARD_TEMPLATE.is_file():
+        return ModelCard.from_template(data, template_path=str(CARD_TEMPLATE), **values)
+    return ModelCard.from_template(data, template_str=_FALLBACK_TEMPLATE, **values)

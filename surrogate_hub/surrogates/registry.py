@@ -1,0 +1,242 @@
+"""Registries of surrogate kinds and named pretrained surrogates, and the one front door to load them.
+
+Kinds map the ``surrogate`` field of a ``config.json`` (``"graf-xgb"``) to the class that loads it,
+named as ``"module:Class"`` so nothing heavy is imported until a surrogate of that kind is loaded.
+
+Pretrained surrogates have a name (``"einspace-graf-xgb"``), a kind, a Hub repo id and optionally an
+*embedded* copy shipped inside the package (``surrogate_hub/pretrained/<name>/``), which works with
+no network.
+
+:func:`load_surrogate` resolves first (:func:`resolve_source`, pure apart from looking at the file
+system), loads second:
+
+1. an exact registered name → its embedded folder when present (unless a ``revision`` or
+   ``force_download`` asks for the Hub), else its Hub repo;
+2. an existing local folder → loaded by the class of the kind named in its ``config.json``;
+3. a string shaped like a Hub repo id (``owner/name``) → that Hub repo;
+4. anything else is refused. In particular a name that is a prefix, substring or near-miss of
+   registered names is never silently accepted: the error lists the candidates.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from .errors import SurrogateLoadError, UnknownSurrogateError
+
+__all__ = [
+    "PretrainedSurrogate",
+    "Source",
+    "get_kind",
+    "get_pretrained",
+    "list_surrogates",
+    "load_surrogate",
+    "register_kind",
+    "register_pretrained",
+    "resolve_source",
+]
+
+#: Where embedded pretrained surrogates live (package data).
+PACKAGE_DIR: Final = Path(__file__).resolve().parents[1]
+_REPO_ID: Final = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+
+
+@dataclass(frozen=True)
+class PretrainedSurrogate:
+    """A named pretrained surrogate: its kind, Hub repo and optional embedded copy."""
+
+    name: str
+    kind: str
+    repo_id: str | None = None
+    local_path: Path | None = None  #: absolute; may not exist (then the Hub repo is used)
+    description: str = ""
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the embedded copy is present in this installation."""
+        return self.local_path is not None and (self.local_path / "config.json").is_file()
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where :func:`load_surrogate` will load from: ``where`` is ``"local"`` (a folder) or
+    ``"hub"`` (a repo id); ``name`` is the registered name, if any."""
+
+    where: Literal["local", "hub"]
+    location: str
+    name: str | None = None
+    kind: str | None = None  #: known for registered names; else read from config.json at load
+
+
+_KINDS: dict[str, str] = {}
+_PRETRAINED: dict[str, PretrainedSurrogate] = {}
+
+
+# ------------------------------------------------------------------------------------------ kinds
+def register_kind(kind: str, target: str) -> None:
+    """Register the class that loads surrogates of ``kind``, as ``"package.module:Class"``."""
+    if ":" not in target:
+        raise ValueError(f"target must be 'module:Class', got {target!r}")
+    _KINDS[kind] = target
+
+
+def get_kind(kind: str) -> type:
+    """The class registered for ``kind`` (imported now)."""
+    try:
+        target = _KINDS[kind]
+    except KeyError:
+        raise UnknownSurrogateError(f"unknown surrogate kind {kind!r}; known kinds: {sorted(_KINDS)}") from None
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+# ------------------------------------------------------------------------------------- pretrained
+def register_pretrained(
+    name: str,
+    *,
+    kind: str,
+    repo_id: str | None = None,
+    local_path: str | Path | None = None,
+    description: str = "",
+    overwrite: bool = False,
+) -> PretrainedSurrogate:
+    """Register a pretrained surrogate. ``local_path`` (the embedded copy) is absolute or relative
+    to the ``surrogate_hub`` package folder; at least one of ``repo_id`` / ``local_path``."""
+    if not name or "/" in name or name != name.strip():
+        raise ValueError(f"a surrogate name has no '/' or surrounding spaces, got {name!r}")
+    if name in _PRETRAINED and not overwrite:
+        raise ValueError(f"surrogate {name!r} is already registered (pass overwrite=True to replace it)")
+    if repo_id is None and local_path is None:
+        raise ValueError("give a repo_id, a local_path or both")
+    if repo_id is not None and not _REPO_ID.match(repo_id):
+        raise ValueError(f"repo_id must look like 'owner/name', got {repo_id!r}")
+    path = None if local_path is None else (PACKAGE_DIR / local_path if not Path(local_path).is_absolute() else Path(local_path))
+    entry = PretrainedSurrogate(name, kind, repo_id, path, description)
+    _PRETRAINED[name] = entry
+    return entry
+
+
+def get_pretrained(name: str) -> PretrainedSurrogate:
+    """The registered entry of exactly ``name`` (see :func:`load_surrogate` for the error on a miss)."""
+    try:
+        return _PRETRAINED[name]
+    except KeyError:
+        raise UnknownSurrogateError(_unknown_message(name)) from None
+
+
+def list_surrogates(filter: str = "", *, pretrained: bool = True) -> list[str]:
+    """Sorted names of registered pretrained surrogates (``pretrained=True``) or of surrogate kinds
+    (``pretrained=False``, what you can ``fit`` and load), keeping those containing ``filter``."""
+    names = _PRETRAINED if pretrained else _KINDS
+    return sorted(n for n in names if filter in n)
+
+
+def _unknown_message(query: str) -> str:
+    q = query.lower()
+    partial = sorted(n for n in _PRETRAINED if q and q in n.lower())
+    close = difflib.get_close_matches(query, list(_PRETRAINED), n=5, cutoff=0.6)
+    candidates = sorted(set(partial) | set(close) | {n for n in _PRETRAINED if n.lower() in q})
+    same = [n for n in _PRETRAINED if n.lower() == q]
+    if same:
+        head = f"{query!r} is not a registered surrogate name (names are case-sensitive); did you mean {same[0]!r}?"
+    elif len(partial) > 1:
+        head = f"{query!r} is not a registered surrogate name and is ambiguous: it matches {partial}"
+    elif len(partial) == 1 or len(candidates) == 1:
+        head = f"{query!r} is not a registered surrogate name; did you mean {(partial or candidates)[0]!r}?"
+    elif candidates:
+        head = f"{query!r} is not a registered surrogate name; did you mean one of {candidates}?"
+    else:
+        head = f"{query!r} is not a registered surrogate name, a local folder or a Hub repo id (owner/name)"
+    return f"{head} Registered: {list_surrogates()}; give the exact name, a folder or an owner/name repo id."
+
+
+# ----------------------------------------------------------------------------------------- loading
+def resolve_source(name_or_path: str | Path, *, prefer_hub: bool = False) -> Source:
+    """Where ``name_or_path`` loads from, without loading (see the module docstring).
+    ``prefer_hub``: for a registered name, use its Hub repo even when an embedded copy exists."""
+    text = str(name_or_path)
+    entry = _PRETRAINED.get(text)
+    if entry is not None:
+        if entry.embedded and not (prefer_hub and entry.repo_id):
+            return Source("local", str(entry.local_path), entry.name, entry.kind)
+        if entry.repo_id:
+            return Source("hub", entry.repo_id, entry.name, entry.kind)
+        raise SurrogateLoadError(
+            f"surrogate {text!r} has no Hub repo and its embedded copy is missing from this "
+            f"installation ({entry.local_path})"
+        )
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return Source("local", str(path))
+    if isinstance(name_or_path, Path) or text.startswith((".", "/", "~")) or text.endswith("/") or "\\" in text:
+        raise SurrogateLoadError(f"{text}: no such folder")
+    if _REPO_ID.match(text):
+        return Source("hub", text)
+    raise UnknownSurrogateError(_unknown_message(text))
+
+
+def load_surrogate(
+    name_or_path: str | Path,
+    *,
+    revision: str | None = None,
+    cache_dir: str | Path | None = None,
+    force_download: bool = False,
+    local_files_only: bool = False,
+    token: str | bool | None = None,
+    **load_kwargs: Any,
+):
+    """Load a surrogate by registered name, local folder or Hub repo id (see the module docstring).
+
+    The Hub keywords (``revision``, ``cache_dir``, ``force_download``, ``local_files_only``,
+    ``token``) are passed on; ``revision`` or ``force_download`` with a registered name skips its
+    embedded copy. ``load_kwargs`` go to the class's ``from_pretrained`` (e.g.
+    ``allow_grammar_mismatch=True``). The class comes from the ``surrogate`` kind in ``config.json``.
+    """
+    source = resolve_source(name_or_path, prefer_hub=revision is not None or force_download)
+    hub = dict(
+        revision=revision,
+        cache_dir=cache_dir,
+        force_download=force_download,
+        local_files_only=local_files_only,
+        token=token,
+    )
+    from .graf_xgb import CONFIG_FILE, read_config_file, resolve_file
+
+    try:
+        config_path = resolve_file(source.location, CONFIG_FILE, **hub) if source.where == "hub" else Path(
+            source.location, CONFIG_FILE
+        )
+    except Exception as err:
+        if source.name is not None:  # a registered name: say which one and why it is not available
+            raise SurrogateLoadError(
+                f"surrogate {source.name!r} is not embedded in this installation and could not be "
+                f"fetched from the Hub repo {source.location!r}: {err}"
+            ) from err
+        raise
+    kind = read_config_file(config_path).get("surrogate")
+    if not isinstance(kind, str) or kind not in _KINDS:
+        raise SurrogateLoadError(
+            f"{config_path}: unknown surrogate kind {kind!r}; this installation loads {sorted(_KINDS)}"
+        )
+    if source.kind is not None and kind != source.kind:
+        raise SurrogateLoadError(f"{config_path}: registered as a {source.kind!r} surrogate but the config says {kind!r}")
+    cls = get_kind(kind)
+    if source.where == "local":
+        return cls.from_pretrained(source.location, **load_kwargs)
+    return cls.from_pretrained(source.location, **hub, **load_kwargs)
+
+
+# ------------------------------------------------------------------------------------ built-ins
+register_kind("graf-xgb", "surrogate_hub.surrogates.graf_xgb:GrafSurrogate")
+register_pretrained(
+    "einspace-graf-xgb",
+    kind="graf-xgb",
+    repo_id="surrogate-hub/einspace-graf-xgb",
+    local_path="pretrained/einspace-graf-xgb",
+    description="GRAF + extras XGBoost surrogate fitted on all tasks of the offline einspace corpus v1",
+)
