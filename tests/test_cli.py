@@ -94,3 +94,26 @@ def test_console_script_runs_as_a_subprocess() -> None:
         input=out, check=True, capture_output=True, text=True,
     ).stdout
     assert [r["arch"] for r in _json_lines(inspected)] == out.splitlines()
+
+
+def test_rank_sorts_by_a_saved_surrogate_and_skips_bad_lines(tmp_path, capsys) -> None:
+    from surrogate_hub.space import sample_many
+    from surrogate_hub.surrogates.graf_xgb import GrafSurrogate
+
+    shape = (1, 8, 8)
+    archs = sample_many(120, shape, seed=5)
+    sizes = [n_params(a, shape, 10) for a in archs]
+    sur = GrafSurrogate(default_input_shape=shape, default_num_classes=10)
+    sur.fit(archs, [float(s) for s in sizes], input_shapes=shape, num_classes=10)  # bigger = better
+    sur.save_pretrained(tmp_path / "sur")
+    small, big = "computation<identity>", "sequential(computation<linear(512)>, computation<linear(512)>)"
+    path = tmp_path / "in.txt"
+    path.write_text(f"{small}\nsequential(\n{big}\nrouting[perm(0,2,1), computation<relu>, identity]\n")
+    argv = ["rank", str(path), "--surrogate", str(tmp_path / "sur"), "--input-shape", "1,8,8", "--classes", "10"]
+    assert main([*argv, "--json"]) == 0
+    rows = _json_lines(capsys.readouterr().out)
+    assert [r["arch"] for r in rows] == [big, small] and [r["rank"] for r in rows] == [1, 2]
+    assert rows[0]["score"] > rows[1]["score"]
+    assert main([*argv, "--top", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("1\t") and lines[0].endswith(big)
