@@ -1,0 +1,70 @@
+"""training/publish.py and training/fit_graf.py through the real clients against the local Hub."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from surrogate_hub.corpus import CorpusConfig, load
+from surrogate_hub.corpus.build import build
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(f"training_{name}", ROOT / "training" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("corpus") / "c"
+    cfg = CorpusConfig.from_dict({
+        "name": "publish-test", "output": str(out), "tasks": ["digits", "add-digits"],
+        "shared": {"random": 12}, "per_task": {"random": 4},
+        "budget": {"epochs": 1, "max_forward_seconds": None},
+        "limits": {"max_params": 20_000, "max_total_activation": 20_000, "max_depth": 8},
+    })
+    build(cfg, progress=False)
+    return out
+
+
+def test_fit_publish_and_load_back_model_and_corpus(hub_env, small_corpus: Path, tmp_path: Path) -> None:
+    from surrogate_hub.surrogates.registry import load_surrogate
+
+    fit_graf, publish = _script("fit_graf"), _script("publish")
+    folder = tmp_path / "sur"
+    assert fit_graf.main([str(small_corpus), "--out", str(folder), "--input-shape", "1,8,8"]) == 0
+    archs = load(small_corpus)["arch"][:10]
+    local = load_surrogate(str(folder)).predict(archs, input_shape=(1, 8, 8), num_classes=10)
+
+    model_repo = hub_env.new_repo_id("graf")
+    assert publish.main(["model", str(folder), "--repo-id", model_repo]) == 0
+    remote = load_surrogate(model_repo).predict(archs, input_shape=(1, 8, 8), num_classes=10)
+    np.testing.assert_array_equal(local, remote)
+
+    data_repo = hub_env.new_repo_id("corpus")
+    assert publish.main(["corpus", str(small_corpus), "--repo-id", data_repo]) == 0
+    assert (small_corpus / "README.md").read_text().startswith("---\n")
+    back = load(data_repo)
+    mine = load(small_corpus)
+    assert sorted(back["job_id"]) == sorted(mine["job_id"]) and len(back) == 2 * 16
+    assert hub_env.state.unknown == []
+
+
+def test_publish_refuses_a_folder_that_does_not_load(hub_env, tmp_path: Path) -> None:
+    from surrogate_hub.surrogates.errors import SurrogateLoadError
+
+    publish = _script("publish")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text('{"surrogate": "graf-xgb", "format_version": 99}')
+    with pytest.raises(SurrogateLoadError):
+        publish.main(["model", str(bad), "--repo-id", hub_env.new_repo_id("bad")])
