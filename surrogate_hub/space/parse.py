@@ -70,6 +70,9 @@ class _Build(lark.Transformer):
     def computation(self, items):
         return Computation(self._check(items[0], Role.COMPUTATION))
 
+    def lop(self, items):  # an op with its shape note: `_shape_note` inlines its INTs here; drop them
+        return items[0]
+
     lsequential = sequential
     lbranching = branching
     lrouting = routing
@@ -100,6 +103,16 @@ def _nesting_ok(text: str) -> None:
             depth -= 1
 
 
+def _anonymous(name: str) -> str | None:
+    """The literal text of a terminal lark named itself (e.g. ``__ANON_0`` for ``'out_feature_shape'``)."""
+    if not name.startswith("__ANON"):
+        return None
+    try:
+        return repr(_parser().get_terminal(name).pattern.value)
+    except KeyError:  # pragma: no cover - every name lark reports is one of its terminals
+        return None
+
+
 def _expected(err: lark.exceptions.UnexpectedInput) -> str:
     names = sorted(getattr(err, "accepts", None) or getattr(err, "expected", None) or getattr(err, "allowed", None) or [])
     pretty = {
@@ -107,7 +120,7 @@ def _expected(err: lark.exceptions.UnexpectedInput) -> str:
         "LESSTHAN": "'<'", "MORETHAN": "'>'", "COMMA": "','", "NAME": "an operation name",
         "INT": "an integer", "COLON": "':'", "$END": "end of input",
     }
-    shown = [pretty.get(n, n.lower()) for n in names]
+    shown = [pretty.get(n) or _anonymous(n) or n.lower() for n in names]
     return ", ".join(dict.fromkeys(shown)) or "something else"
 
 
