@@ -176,3 +176,17 @@ def test_load_local_folder_and_datasets_parquet(reference_build: Path) -> None:
     assert sorted(raw["job_id"]) == sorted(ds["job_id"])
     with pytest.raises(FileNotFoundError, match="no corpus shards"):
         load(reference_build / "data")
+
+
+def test_a_stored_plan_is_followed_so_resumes_do_not_depend_on_the_sampler(tmp_path: Path) -> None:
+    import json
+
+    cfg = CorpusConfig.from_yaml(_config(tmp_path, "planned", shared={"random": 2}, per_task={"random": 0}, evolution={}))
+    out = Path(cfg.output)
+    out.mkdir()
+    archs = ["computation<linear(16)>", "sequential(computation<norm>, computation<relu>)"]
+    jobs = [{"job_id": f"digits/shared/{i:04d}", "arch": a, "task": "digits", "origin": "random", "pool": "shared",
+             "seed": 3, "parent": None} for i, a in enumerate(archs)]
+    (out / "plan.jsonl").write_text("".join(json.dumps(j) + "\n" for j in jobs))
+    build(cfg, progress=False)
+    assert sorted(r["arch"] for r in _records(out).values()) == sorted(archs)

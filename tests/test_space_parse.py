@@ -232,3 +232,27 @@ def test_nesting_at_the_limit_still_parses():
 def test_non_string_input_is_a_type_error(func, value):
     with pytest.raises(TypeError, match="expected an architecture string"):
         func(value)
+
+
+def test_fast_path_agrees_with_the_lark_parser():
+    """`parse` tokenises well-formed strings itself; the lark grammar is the reference."""
+    import random
+
+    from surrogate_hub.space import ParseError, sample_many
+    from surrogate_hub.space.parse import _parse
+
+    rng = random.Random(0)
+    texts = [to_string(a) for a in sample_many(300, (3, 28, 28), seed=11)]
+    texts += [t.replace(", ", " ,\n  ").replace("(", " ( ") for t in texts[:50]]
+    for t in texts[:150]:  # random single-character edits
+        i = rng.randrange(len(t))
+        texts.append(t[:i] + rng.choice("(){}[]<>, a1") + t[i + 1 :])
+        texts.append(t[:i] + t[i + 1 :])
+    for t in texts:
+        try:
+            expected = _parse(t, "compact")
+        except ParseError:
+            with pytest.raises(ParseError):
+                parse(t)
+        else:
+            assert parse(t) == expected

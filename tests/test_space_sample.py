@@ -105,11 +105,6 @@ def test_samples_use_every_option_and_stack_convolutions():
     assert stacked > 0
 
 
-def test_no_large_patches_on_small_inputs():
-    for arch in _samples((1, 8, 8)):
-        assert "im2col(16,16,0)" not in to_string(arch)
-
-
 # --- determinism --------------------------------------------------------------------------------
 
 def test_same_seed_same_samples_different_seed_different_samples():

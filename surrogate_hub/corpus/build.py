@@ -4,13 +4,15 @@ A build is a deterministic plan of evaluation jobs (architecture × task × seed
 regularised-evolution runs per task. Finished records are appended to ``{output}/data`` in
 parquet shards, each written to a temporary file and atomically renamed, so a shard on disk is
 always complete. Restarting the same command reads the shards, skips finished jobs and replays
-the evolution runs from their stored results: killing the process at any moment (``kill -9``
+the evolution runs from their stored results (the static plan is stored in ``plan.jsonl``, so a
+resume does not depend on the sampler's code): killing the process at any moment (``kill -9``
 included) loses at most the records not yet in a shard, which are recomputed. A shard that does
 not read back (corrupt or truncated) is moved aside as ``*.corrupt`` and its jobs are redone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 SHARD_RE = re.compile(r"^shard-(\d{5})\.parquet(\.corrupt)?$")
 RESOLVED = "config.resolved.yaml"
+PLAN = "plan.jsonl"
 #: keys that may change between a build and its resumption; all others define the plan
 RUNTIME_KEYS = ("workers", "device", "shard_size", "output")
 
@@ -272,6 +275,20 @@ def _check_resume(out: Path, cfg: CorpusConfig) -> None:
         )
 
 
+def load_or_make_plan(out: Path, cfg: CorpusConfig) -> list[Job]:
+    """The static plan stored beside the data (``plan.jsonl``), made and stored on the first run.
+
+    Storing it makes a resume independent of the sampler's code: a newer version of the package
+    continues an older build with the same architectures.
+    """
+    path = out / PLAN
+    if path.exists():
+        return [Job(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    jobs = plan_jobs(cfg)
+    _atomic_write_text(path, "".join(json.dumps(asdict(j)) + "\n" for j in jobs))
+    return jobs
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -317,7 +334,7 @@ def build(cfg: CorpusConfig, *, workers: int | None = None, progress: bool = Tru
     _atomic_write_text(out / RESOLVED, yaml.safe_dump(_resolved(cfg), sort_keys=False))
     done, next_index = read_shards(data_dir)
     writer = _ShardWriter(data_dir, next_index, cfg.shard_size, cfg.zcp)
-    static = plan_jobs(cfg)
+    static = load_or_make_plan(out, cfg)
     totals = Counter(j.task for j in static)
     for t in cfg.tasks:
         totals[t] += cfg.evolution.iterations
@@ -375,10 +392,9 @@ def _evolve(cfg: CorpusConfig, static: list[Job], done: dict[str, dict], record,
                 job = Job(f"{t}/evolution/{step:04d}", text, t, "evolution", "task", cfg.seed, prop.parent)
                 prev = done.get(job.job_id)
                 if prev is not None and prev["arch"] != text:
-                    raise ConfigError(
-                        f"resuming {cfg.output}: evolution replay diverged at {job.job_id} "
-                        "(the stored corpus comes from another version or config); use a new output folder"
-                    )
+                    # stored by another version of the sampler: continue from what was trained
+                    log.warning("evolution replay diverged at %s; continuing with the stored architecture", job.job_id)
+                    job, prop = dataclasses.replace(job, arch=prev["arch"]), dataclasses.replace(prop, arch=parse(prev["arch"]))
                 batch.append((job, prop.arch))
         todo = [j for j, _ in batch if j.job_id not in done]
         for rec in _run_jobs(todo, cfg, pool):

@@ -7,6 +7,7 @@ LALR parser and builds the frozen dataclasses directly. Every malformed input ra
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import lark
@@ -166,11 +167,106 @@ def _parse(text: str, start: str) -> Architecture:
         ) from None
 
 
+# -- fast path ---------------------------------------------------------------------------------
+# Lark's LALR parser runs at ~10 us per token. Well-formed compact strings (the common case: ranking
+# thousands of sampled strings) take a regex-tokenised recursive descent over the same option
+# table; anything it does not accept goes to the lark parser, which is the reference (the tests
+# check both agree) and produces the error messages.
+_TOKEN = re.compile(r"[a-z_][a-z0-9_]*(?:\([a-z0-9_,\s]*\))?|\S")
+_WS = re.compile(r"\s+")
+_MODULE_OPEN = {"sequential": "(", "routing": "[", "computation": "<"}
+
+
+class _NotFast(Exception):
+    """The fast path gives up; the lark parser decides."""
+
+
+@lru_cache(maxsize=1)
+def _op_tables() -> dict[tuple[str, int], dict[str, Op]]:
+    roles = [(Role.PRE_ROUTING, 0), (Role.POST_ROUTING, 0), (Role.COMPUTATION, 0)]
+    roles += [(r, k) for r in (Role.BRANCH_FN, Role.AGGREGATION) for k in BRANCH_FACTORS]
+    return {key: {str(op): op for op in options(*key)} for key in roles}
+
+
+def _fast(text: str) -> Architecture:
+    toks = _TOKEN.findall(text)
+    tables = _op_tables()
+    pos = 0
+
+    def take(expected: str) -> None:
+        nonlocal pos
+        if pos >= len(toks) or toks[pos] != expected:
+            raise _NotFast
+        pos += 1
+
+    def op(role: str, k: int = 0) -> Op:
+        nonlocal pos
+        if pos >= len(toks):
+            raise _NotFast
+        found = tables[(role, k)].get(_WS.sub("", toks[pos]))
+        if found is None:
+            raise _NotFast
+        pos += 1
+        return found
+
+    def module(depth: int):
+        nonlocal pos
+        if depth > MAX_NESTING or pos >= len(toks):
+            raise _NotFast
+        head = toks[pos]
+        pos += 1
+        if head == "sequential":
+            take("(")
+            first = module(depth + 1)
+            take(",")
+            second = module(depth + 1)
+            take(")")
+            return Sequential(first, second)
+        if head == "computation":
+            take("<")
+            o = op(Role.COMPUTATION)
+            take(">")
+            return Computation(o)
+        if head == "routing":
+            take("[")
+            pre = op(Role.PRE_ROUTING)
+            take(",")
+            inner = module(depth + 1)
+            take(",")
+            post = op(Role.POST_ROUTING)
+            take("]")
+            return Routing(pre, inner, post)
+        k = {"branching(2)": 2, "branching(4)": 4, "branching(8)": 8}.get(_WS.sub("", head))
+        if k is None:
+            raise _NotFast
+        take("{")
+        fn = op(Role.BRANCH_FN, k)
+        take(",")
+        branches = [module(depth + 1)]
+        take(",")
+        if k == 2:
+            branches.append(module(depth + 1))
+            take(",")
+        agg = op(Role.AGGREGATION, k)
+        take("}")
+        return Branching(k, fn, tuple(branches), agg)
+
+    arch = module(1)
+    if pos != len(toks):
+        raise _NotFast
+    return arch
+
+
 def parse(text: str) -> Architecture:
     """Parse the compact notation, e.g. ``"sequential(computation<norm>, computation<relu>)"``.
 
     Whitespace is free. Raises :class:`ParseError` (with line and column) on malformed input.
     """
+    if isinstance(text, str) and len(text) <= MAX_CHARS:
+        try:
+            return _fast(text)
+        except (_NotFast, RecursionError):
+            pass
     return _parse(text, "compact")
 
 

@@ -33,7 +33,9 @@ class Limits:
     it, module slots close (which always succeeds), so a sample costs bounded time.
     ``max_params`` counts backbone parameters (all branch copies); ``max_activation`` bounds the
     elements, per example, of any single op's output summed over its copies, and
-    ``max_total_activation`` those of all ops together (a memory and compute estimate). The defaults suit CPU
+    ``max_total_activation`` those of all ops together (a memory and compute estimate).
+    ``max_op_copies`` bounds the op instances to build (branching(4/8) copies multiply through
+    nesting): past it slots close, and no branching is offered that alone would pass an eighth of it. The defaults suit CPU
     training of small-input tasks; raise them for GPU searches.
     """
 
@@ -42,11 +44,12 @@ class Limits:
     max_params: int = 20_000_000
     max_activation: int = 2_000_000
     max_total_activation: int = 20_000_000
+    max_op_copies: int = 4_000
     branch_retries: int = 4
-    max_work: int = 1_000
+    max_work: int = 400
 
     def __post_init__(self) -> None:
-        for name in ("max_depth", "max_nodes", "max_params", "max_activation", "max_total_activation", "branch_retries", "max_work"):
+        for name in ("max_depth", "max_nodes", "max_params", "max_activation", "max_total_activation", "max_op_copies", "branch_retries", "max_work"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)}")
         if self.max_depth < 2:
@@ -76,13 +79,14 @@ class Sampler:
         self.nodes = 0
         self.params = 0
         self.acts = 0  # activation elements per example, summed over ops and copies
+        self.copies = 0  # op instances, branching copies included (modules to build)
         self.work = 0  # nodes generated, failed attempts included; never restored
 
-    def _save(self) -> tuple[int, int, int]:
-        return self.nodes, self.params, self.acts
+    def _save(self) -> tuple[int, int, int, int]:
+        return self.nodes, self.params, self.acts, self.copies
 
-    def _restore(self, saved: tuple[int, int, int]) -> None:
-        self.nodes, self.params, self.acts = saved
+    def _restore(self, saved: tuple[int, int, int, int]) -> None:
+        self.nodes, self.params, self.acts, self.copies = saved
 
     def _weighted(self, items: tuple[tuple[str, float], ...]) -> Iterator[str]:
         left = list(items)
@@ -112,16 +116,25 @@ class Sampler:
     def _take(self, out: TensorState, mult: int, params: int = 0) -> None:
         self.params += params
         self.acts += math.prod(out.shape) * mult
+        self.copies += mult
 
     def module(self, st: TensorState, depth: int, mult: int = 1, root: bool = False) -> Result:
         """A module for input ``st`` at ``depth``; struck-out kinds are redrawn from the rest."""
         lim = self.limits
         if root:
             kinds = _KINDS["root"]
-        elif depth > lim.max_depth - 2 or self.nodes >= lim.max_nodes or self.work >= lim.max_work:
+        elif (
+            depth > lim.max_depth - 2
+            or self.nodes >= lim.max_nodes
+            or self.work >= lim.max_work
+            or self.copies >= lim.max_op_copies
+        ):
             kinds = (("computation", 1.0),)
         else:
             kinds = _KINDS["module"]
+        cap = lim.max_op_copies // 8  # no branching whose copies alone would pass an eighth of the cap
+        if mult * 8 > cap:
+            kinds = tuple((k, w) for k, w in kinds if not k.startswith("branching") or mult * int(k[10:-1]) <= cap)
         for kind in self._weighted(kinds):
             self.work += 1
             saved = self._save()
@@ -177,6 +190,7 @@ class Sampler:
                 if not isinstance(out, str) and self._fits(out, mult):
                     self._take(out, mult)
                     return Routing(pre, inner[0], post), out
+            self._restore(saved)
         return None
 
     def _branching(self, k: int, st: TensorState, depth: int, mult: int) -> Result:
