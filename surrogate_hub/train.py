@@ -133,11 +133,8 @@ def train_network(
     Never raises for a failing candidate: see `FAILURE_STATUSES`.
     """
     data = task.load()
-    evals = {"val": (data.x_valid, data.y_valid)}
-    if evaluate_test:
-        evals["test"] = (data.x_test, data.y_test)
     return _fit_and_evaluate(
-        build_model, (data.x_train, data.y_train), evals, task.num_classes, budget, device, seed
+        build_model, (data.x_train, data.y_train), _evals(data, evaluate_test), task.num_classes, budget, device, seed
     )
 
 
@@ -156,12 +153,17 @@ def train_architecture(
     (``"too_large"``) cost no memory. Then as `train_network`.
     """
     data = task.load()
+    return _train_architecture(
+        arch, task, (data.x_train, data.y_train), _evals(data, evaluate_test), budget, device, seed
+    )
+
+
+def _evals(data, evaluate_test: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The held-out splits to score: validation, plus test when asked."""
     evals = {"val": (data.x_valid, data.y_valid)}
     if evaluate_test:
         evals["test"] = (data.x_test, data.y_test)
-    return _train_architecture(
-        arch, task, (data.x_train, data.y_train), evals, budget, device, seed
-    )
+    return evals
 
 
 def retrain_and_test(
