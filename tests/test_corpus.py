@@ -190,3 +190,21 @@ def test_a_stored_plan_is_followed_so_resumes_do_not_depend_on_the_sampler(tmp_p
     (out / "plan.jsonl").write_text("".join(json.dumps(j) + "\n" for j in jobs))
     build(cfg, progress=False)
     assert sorted(r["arch"] for r in _records(out).values()) == sorted(archs)
+
+
+def test_zero_cost_proxies_are_computed_resumably_and_joined(reference_build: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from tests_support_scripts import run_script
+
+    corpus = tmp_path / "c"
+    shutil.copytree(reference_build, corpus)
+    run_script("compute_zcp", [str(corpus), "--chunk", "4", "--batch-size", "16"])
+    files = sorted((corpus / "zcp").glob("zcp-*.parquet"))
+    run_script("compute_zcp", [str(corpus)])  # nothing left to do: no new files
+    assert sorted((corpus / "zcp").glob("zcp-*.parquet")) == files
+    ds = load(corpus, zcp=True)
+    ok = [s == "ok" for s in ds["status"]]
+    snip = ds["zcp_snip"]
+    assert all((v == v) == good for v, good in zip(snip, ok))  # NaN exactly for failed records
+    assert [p for p, good in zip(ds["zcp_params"], ok) if good] == [n for n, good in zip(ds["n_params"], ok) if good]

@@ -83,6 +83,8 @@ def register_zcp_methods(names: list[str]) -> None:
     cols = tuple(names)
     method("graf-zcp-xgb", needs=tuple(f"zcp_{n}" for n in cols))(_graf(extras=True, zcp=tuple(p for p in PAPER_PROXIES if p in cols)))
     for n in cols:
+        if n in ("params", "flops"):  # the same numbers as the params/flops baselines
+            continue
         method(f"zcp:{n}", needs=(f"zcp_{n}",))(lambda train, test, seed, n=n: np.asarray(test[f"zcp_{n}"], dtype=float))
 
 
@@ -114,7 +116,7 @@ def _take(rows: dict, idx: np.ndarray) -> dict:
 def evaluate(corpus, methods: list[str], seed: int = 0, folds: int = 5) -> dict:
     from surrogate_hub.corpus import load
 
-    ds = load(corpus, ok_only=True)
+    ds = load(corpus, ok_only=True, zcp=(Path(corpus) / "zcp").is_dir())
     ds = ds.filter(lambda a: [x is not None and x > 0 for x in a], input_columns="val_acc", batched=True)
     zcp_cols = [c for c in ds.column_names if c.startswith("zcp_")]
     if zcp_cols:

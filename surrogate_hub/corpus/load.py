@@ -14,6 +14,7 @@ def load(
     by_task: bool = False,
     ok_only: bool = False,
     features: bool = False,
+    zcp: bool = False,
     cache_dir: str | None = None,
     token: str | bool | None = None,
 ):
@@ -22,7 +23,8 @@ def load(
     ``path_or_repo_id`` is a local corpus folder (its ``data/*.parquet`` shards) or a Hub dataset
     repo id (``revision``, ``cache_dir`` and ``token`` are passed to ``datasets.load_dataset``).
     ``ok_only`` keeps successfully trained records; ``features=True`` adds the GRAF columns
-    (``graf_<name>``) computed from ``arch``.
+    (``graf_<name>``) computed from ``arch``; ``zcp=True`` joins the zero-cost proxy columns of a
+    local corpus's ``zcp/`` folder (``training/compute_zcp.py``; NaN where a record has none).
     """
     import datasets
 
@@ -36,6 +38,8 @@ def load(
         ds = datasets.load_dataset(
             str(path_or_repo_id), split="train", revision=revision, cache_dir=cache_dir, token=token
         )
+    if zcp:
+        ds = _with_zcp(ds, local / "zcp")
     if ok_only:
         ds = ds.filter(lambda s: [x == "ok" for x in s], input_columns="status", batched=True)
     if features:
@@ -53,4 +57,21 @@ def _with_graf(ds):
     matrix, names = graf_matrix(ds["arch"], errors="nan")
     for j, name in enumerate(names):
         ds = ds.add_column(f"graf_{name}", matrix[:, j].tolist())
+    return ds
+
+
+def _with_zcp(ds, folder: Path):
+    import pyarrow.parquet as pq
+
+    files = sorted(folder.glob("zcp-*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no zero-cost proxy files; run training/compute_zcp.py first")
+    by_id: dict[str, dict] = {}
+    for path in files:
+        for row in pq.read_table(path).to_pylist():
+            by_id[row.pop("job_id")] = row
+    names = sorted({k for row in by_id.values() for k in row})
+    nan = float("nan")
+    for name in names:
+        ds = ds.add_column(name, [by_id.get(j, {}).get(name, nan) for j in ds["job_id"]])
     return ds
