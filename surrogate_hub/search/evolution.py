@@ -64,7 +64,10 @@ class RegularizedEvolution:
         members = list(self.population)
         contenders = [members[int(self.rng.random() * len(members))] for _ in range(self.tournament)]
         parent = max(contenders, key=lambda m: m.fitness)  # first of equals: ties go to the earliest draw
-        child = mutate(parent.arch, self.input_shape, rng=self.rng, limits=self.limits)
+        try:
+            child = mutate(parent.arch, self.input_shape, rng=self.rng, limits=self.limits)
+        except RuntimeError:  # a parent outside the limits: start afresh rather than stop the run
+            return Proposal(sample(self.input_shape, rng=self.rng, limits=self.limits), None)
         return Proposal(child, parent.tag)
 
     def tell(self, arch: Architecture, fitness: float | None, tag: str | None = None) -> None:

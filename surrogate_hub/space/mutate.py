@@ -3,17 +3,18 @@
 A module node is replaced by a freshly sampled subtree for its input; a terminal is replaced by a
 different option of its role valid for its inputs (a leaf mutation always changes the op). The
 whole tree is then re-inferred, so later layers resize (linear input widths come from shapes);
-a child that became invalid is retried, up to ``max_tries``, before falling back to a fresh sample.
+a child that became invalid, or breaks the sampler's parameter/activation limits, is retried, up to ``max_tries``, before falling back to a fresh sample.
 """
 
 from __future__ import annotations
 
+import math
 import random
 
 from .errors import ShapeError
 from .ops import Op, Role, options
 from .sample import Limits, _rng, sample, sample_state
-from .shapes import ModuleNode, OpNode, aggregate_rule, branch_rule, infer, unary_rule
+from .shapes import ModuleNode, OpNode, aggregate_rule, branch_rule, infer, op_params, unary_rule
 from .tree import Architecture, Path, iter_nodes, replace_at, tree_stats
 
 __all__ = ["mutate"]
@@ -29,6 +30,18 @@ def _index(root: ModuleNode) -> dict[Path, ModuleNode | OpNode]:
         out.update((o.path, o) for o in n.ops)
         stack.extend(n.children)
     return out
+
+
+def within_limits(root: ModuleNode, limits: Limits) -> bool:
+    """Whether an inferred tree respects the sampler's parameter and activation limits."""
+    params = acts = 0
+    for o in root.iter_ops():
+        size = math.prod(o.output.shape) * o.mult
+        if size > limits.max_activation:
+            return False
+        params += op_params(o.op, o.inputs) * o.mult
+        acts += size
+    return params <= limits.max_params and acts <= limits.max_total_activation
 
 
 def _depth(path: Path) -> int:
@@ -71,14 +84,17 @@ def mutate(
             if new is None:
                 continue
         else:
-            new, _ = sample_state(node.input, _depth(path), node.mult, rng, limits, root=not path)
+            try:
+                new, _ = sample_state(node.input, _depth(path), node.mult, rng, limits, root=not path)
+            except RuntimeError:  # nothing fits the limits at this node's input
+                continue
             if new == node.module:
                 continue
         child = replace_at(arch, path, new)
         try:
-            infer(child, input_shape)
+            root = infer(child, input_shape)
         except ShapeError:
             continue
-        if tree_stats(child).depth <= limits.max_depth:
+        if tree_stats(child).depth <= limits.max_depth and within_limits(root, limits):
             return child
     return sample(input_shape, rng=rng, limits=limits)
