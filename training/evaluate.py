@@ -120,6 +120,12 @@ def evaluate(corpus, methods: list[str], seed: int = 0, folds: int = 5) -> dict:
     ds = ds.filter(lambda a: [x is not None and x > 0 for x in a], input_columns="val_acc", batched=True)
     zcp_cols = [c for c in ds.column_names if c.startswith("zcp_")]
     if zcp_cols:
+        covered = float(np.mean([v == v for v in ds[zcp_cols[0]]]))
+        if covered < 0.99:
+            log.warning("zero-cost proxies cover %.0f%% of the rows; finish training/compute_zcp.py to evaluate them", 100 * covered)
+            ds = ds.remove_columns(zcp_cols)
+            zcp_cols = []
+    if zcp_cols:
         register_zcp_methods([c[4:] for c in zcp_cols])
         methods = methods + [m for m in METHODS if m.startswith("zcp") or m == "graf-zcp-xgb"]
     columns = ["arch", "task", "val_acc", "input_shape", "num_classes", "n_params", "flops", *zcp_cols]
