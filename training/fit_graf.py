@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--method", default="graf-xgb", help="which method's figures to record from --metrics")
     p.add_argument("--input-shape", default="3,32,32", help="default input shape stored in the config")
     p.add_argument("--classes", type=int, default=10, help="default number of classes stored in the config")
+    p.add_argument("--corpus-id", default=None,
+                   help="Hub dataset id the corpus is published as (recorded in config.json and the card's datasets)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     shape = tuple(int(x) for x in args.input_shape.split(","))
@@ -37,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         extras=not args.no_extras, zcp=tuple(args.zcp), default_input_shape=shape, default_num_classes=args.classes
     )
     fit_corpus(sur, args.corpus, revision=args.revision)
+    if args.corpus_id:
+        import dataclasses
+
+        sur.config = dataclasses.replace(sur.config, corpus=dataclasses.replace(sur.config.corpus, repo_or_path=args.corpus_id))
     if args.metrics:
         res = json.loads(args.metrics.read_text())
         metrics = {}

@@ -1,0 +1,42 @@
+"""The pretrained GRAF-XGBoost surrogate that ships inside the package works with no network."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from surrogate_hub.space import grammar_hash, sample_many, to_string
+from surrogate_hub.surrogates.registry import list_surrogates, load_surrogate
+
+ROOT = Path(__file__).resolve().parents[1]
+FILES = ("config.json", "model.json", "README.md")
+
+
+def test_default_surrogate_loads_offline_and_ranks() -> None:
+    assert "einspace-graf-xgb" in list_surrogates()
+    sur = load_surrogate("einspace-graf-xgb")  # the conftest keeps the HF clients offline
+    assert sur.config.grammar_hash == grammar_hash()
+    assert sur.config.metrics.get("kendall_tau_loo_mean") is not None
+    archs = [to_string(a) for a in sample_many(200, (3, 32, 32), seed=1)]
+    ranking = sur.rank(archs, input_shape=(3, 32, 32), num_classes=10)
+    scores = np.asarray([s for _, _, s in ranking])
+    assert len(scores) == 200 and np.all(np.diff(scores) <= 0) and np.isfinite(scores).all()
+    assert np.unique(scores).size > 20  # not a constant predictor
+
+
+def test_default_surrogate_ships_in_the_wheel(tmp_path: Path) -> None:
+    pytest.importorskip("setuptools")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("surrogate_hub-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for f in FILES:
+        assert f"surrogate_hub/pretrained/einspace-graf-xgb/{f}" in names
+    assert "surrogate_hub/space/einspace.lark" in names and "surrogate_hub/space/seeds.json" in names
