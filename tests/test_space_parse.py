@@ -153,10 +153,10 @@ PARSE_ERRORS = [
     ("computation<linear(-16)>", 1, 13, "bad parameters"),
     ("computation<linear(a)>", 1, 13, "bad parameters"),
     ("branching(3){clone(3), computation<relu>, add(3)}", 1, 11, "branching(3) is not in the grammar"),
-    ("branching(2){clone(2), computation<relu>, add(2)}", 1, 11, "takes 2 modules"),
+    ("branching(2){clone(2), computation<relu>, add(2)}", 1, 11, "expected 2 modules"),
     (
         "branching(4){clone(4), computation<relu>, computation<relu>, add(4)}",
-        1, 11, "takes 1 module between its branching and aggregation functions, got 2",
+        1, 11, "expected 1 module between its branching and aggregation functions, got 2",
     ),
     (
         "branching(2){clone(4), computation<relu>, computation<relu>, add(2)}",

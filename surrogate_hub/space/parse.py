@@ -59,7 +59,7 @@ class _Build(lark.Transformer):
         if len(modules) != want:
             raise _bad(
                 k_tok,
-                f"branching({k}) takes {want} module{'s' if want > 1 else ''} between its "
+                f"branching({k}): expected {want} module{'s' if want > 1 else ''} between its "
                 f"branching and aggregation functions, got {len(modules)}",
             )
         return Branching(k, self._check(fn, Role.BRANCH_FN, k), tuple(modules), self._check(agg, Role.AGGREGATION, k))
