@@ -208,3 +208,25 @@ def test_zero_cost_proxies_are_computed_resumably_and_joined(reference_build: Pa
     snip = ds["zcp_snip"]
     assert all((v == v) == good for v, good in zip(snip, ok))  # NaN exactly for failed records
     assert [p for p, good in zip(ds["zcp_params"], ok) if good] == [n for n, good in zip(ds["n_params"], ok) if good]
+
+
+def test_training_script_builds_like_the_cli(tmp_path: Path) -> None:
+    from tests_support_scripts import run_script
+
+    config = _config(tmp_path, "script", shared={"random": 2}, per_task={"random": 0}, evolution={})
+    run_script("build_corpus", [str(config), "--no-progress"])
+    assert len(_records(tmp_path / "script")) == 2
+
+
+def test_corpus_v1_loads_completely() -> None:
+    """The committed corpus: every record loads, with the numbers its card promises."""
+    from collections import Counter
+
+    root = Path(__file__).resolve().parents[1] / "corpus" / "einspace-offline-v1"
+    ds = load(root)
+    records, _ = read_shards(root / "data", quarantine=False)
+    assert len(ds) == len(records) == 2016
+    ok = Counter(t for t, s in zip(ds["task"], ds["status"]) if s == "ok")
+    assert len(ok) == 7 and min(ok.values()) >= 250
+    shared = Counter(a for a, p, o in zip(ds["arch"], ds["pool"], ds["origin"]) if p == "shared" and o == "random")
+    assert sum(1 for n in shared.values() if n == 7) >= 150
