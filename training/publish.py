@@ -37,7 +37,7 @@ def publish_corpus(folder: Path, repo_id: str, *, private: bool = False, revisio
     api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=private)
     info = api.upload_folder(
         repo_id=repo_id, folder_path=str(folder), repo_type="dataset", revision=revision,
-        allow_patterns=["README.md", "config.resolved.yaml", "data/shard-*.parquet", "report/*"],
+        allow_patterns=["README.md", "config.resolved.yaml", "plan.jsonl", "data/shard-*.parquet", "zcp/zcp-*.parquet", "report/*"],
         commit_message=f"Upload corpus {folder.name}",
     )
     return info.oid
