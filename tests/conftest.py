@@ -236,3 +236,19 @@ try:
         _hypothesis_settings.load_profile("ci")
 except ImportError:  # pragma: no cover - hypothesis is a dev dependency
     pass
+
+
+@pytest.fixture
+def hub(hub_env, monkeypatch):
+    """``hub_env``; at the end, check that every endpoint called exists and that no host other than
+    the local server was looked up."""
+    hosts, getaddrinfo = [], socket.getaddrinfo
+
+    def recording_getaddrinfo(host, *args, **kwargs):
+        hosts.append(host)
+        return getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recording_getaddrinfo)
+    yield hub_env
+    assert hub_env.state.unknown == []
+    assert set(hosts) <= {"127.0.0.1", "localhost", b"127.0.0.1"}, hosts

@@ -33,21 +33,6 @@ tags:
 """
 
 
-@pytest.fixture
-def hub(hub_env, monkeypatch):
-    """``hub_env``; at the end, check that every endpoint called exists and that no other host was looked up."""
-    import socket
-
-    hosts, getaddrinfo = [], socket.getaddrinfo
-
-    def recording_getaddrinfo(host, *args, **kwargs):
-        hosts.append(host)
-        return getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", recording_getaddrinfo)
-    yield hub_env
-    assert hub_env.state.unknown == []
-    assert set(hosts) <= {"127.0.0.1", "localhost", b"127.0.0.1"}, hosts
 
 
 def make_model_folder(folder: Path, value: int = 1) -> Path:

@@ -25,7 +25,7 @@ def small_corpus(tmp_path_factory) -> Path:
     return out
 
 
-def test_fit_publish_and_load_back_model_and_corpus(hub_env, small_corpus: Path, tmp_path: Path) -> None:
+def test_fit_publish_and_load_back_model_and_corpus(hub, small_corpus: Path, tmp_path: Path) -> None:
     from surrogate_hub.surrogates.registry import load_surrogate
 
     fit_graf, publish = _script("fit_graf"), _script("publish")
@@ -34,6 +34,7 @@ def test_fit_publish_and_load_back_model_and_corpus(hub_env, small_corpus: Path,
     archs = load(small_corpus)["arch"][:10]
     local = load_surrogate(str(folder)).predict(archs, input_shape=(1, 8, 8), num_classes=10)
 
+    hub_env = hub
     model_repo = hub_env.new_repo_id("graf")
     assert publish.main(["model", str(folder), "--repo-id", model_repo]) == 0
     remote = load_surrogate(model_repo).predict(archs, input_shape=(1, 8, 8), num_classes=10)
