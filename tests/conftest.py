@@ -252,3 +252,14 @@ def hub(hub_env, monkeypatch):
     yield hub_env
     assert hub_env.state.unknown == []
     assert set(hosts) <= {"127.0.0.1", "localhost", b"127.0.0.1"}, hosts
+
+
+@pytest.fixture
+def torch1():
+    """torch limited to one thread (the test machines are shared; oversubscribed threads crawl)."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    yield torch
+    torch.set_num_threads(threads)

@@ -81,15 +81,6 @@ def test_tree_stats_match_reference(record):
     )
 
 
-@pytest.fixture
-def torch1():
-    """torch limited to one thread (the test machines are shared; oversubscribed threads crawl)."""
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield torch
-    torch.set_num_threads(threads)
 
 
 def test_compiled_network_matches_reference(record, torch1):

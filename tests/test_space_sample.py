@@ -219,15 +219,6 @@ def test_bad_input_shape_is_a_value_error(bad):
 
 # --- compiled samples ---------------------------------------------------------------------------
 
-@pytest.fixture
-def torch1():
-    """torch limited to one thread (the test machines are shared; oversubscribed threads crawl)."""
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield torch
-    torch.set_num_threads(threads)
 
 
 def _compile_subset(shape, n_small: int = 32, n_random: int = 8) -> list:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-import torch
 
 from surrogate_hub.features.proxies import list_proxies
 from surrogate_hub.features.zero_cost import zero_cost
@@ -17,11 +16,8 @@ CONV = "sequential(routing[im2col(3,1,1), computation<linear(16)>, col2im], comp
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(torch1):
     yield
-    torch.set_num_threads(threads)
 
 
 def test_all_proxies_on_a_small_network_are_reproducible() -> None:
