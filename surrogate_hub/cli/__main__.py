@@ -1,0 +1,5 @@
+"""``python -m surrogate_hub.cli``."""
+
+from . import main
+
+raise SystemExit(main())

@@ -1,0 +1,33 @@
+"""The corpus command group: build (or resume) a corpus from a YAML config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._common import command, emit, positive_int
+
+
+# -- corpus -----------------------------------------------------------------------------------
+def _cfg_corpus(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["build"], help="build (or resume) a corpus")
+    p.add_argument("--config", required=True, help="corpus YAML config (see training/configs/)")
+    p.add_argument("--workers", type=positive_int, default=None, help="parallel training processes")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+@command("corpus", "build or resume the architecture corpus described by a YAML config")(_cfg_corpus)
+def _corpus(args: argparse.Namespace) -> int:
+    from ..corpus import ConfigError, CorpusConfig
+    from ..corpus.build import build
+
+    try:
+        cfg = CorpusConfig.from_yaml(args.config)
+        summary = build(cfg, workers=args.workers, progress=not args.no_progress)
+    except ConfigError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return 2
+    emit(summary)
+    return 0
+
+
