@@ -1,87 +1,174 @@
-"""Task learnability and training cost under the corpus budget.
+"""Task signal under a corpus budget: the three bars every task of a corpus must pass.
 
-For every offline task: seconds per training, and validation accuracy of (a) trivial
-architectures (the classifier head on pooled inputs; one linear layer), (b) a small hand-written
-convolutional network in einspace, (c) the seed architectures (subject to the budget's gates),
-(d) random samples (median, max). Good architectures must clearly beat trivial ones.
+Per task of the corpus config (its per-task budget, its sampler profile):
+1. near-chance share: successful random architectures within 1.2x of chance (bar: <= 40 %);
+2. noise ceiling: Kendall tau between training seeds 0 and 1 of the same random architectures
+   (bar: >= 0.6 on 60 architectures);
+3. best scaled seed network (the config's seeds) against the best linear baseline (bar: seeds win on
+   at least half of the tasks);
+plus the mean seconds per training. Trainings run in worker processes with one torch thread each and
+are cached in a JSONL file beside the output, so an interrupted run resumes where it stopped.
 
-    python benchmarks/tasks.py [--config training/configs/corpus_v1.yaml] [--random 20]
+    python benchmarks/tasks.py --config training/configs/corpus_v2.yaml --random 60 --workers 2
+    python benchmarks/tasks.py --config training/configs/corpus_v2.yaml --from-corpus corpus/einspace-offline-v2
+
+``--from-corpus`` reads bars 1 and 2 from a built (or partly built) corpus instead of training.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import json
+import random
 import sys
-import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, table, write_json  # noqa: E402
 
-TRIVIAL = {
-    "head-only": "computation<identity>",
-    "linear": "computation<linear(16)>",
-}
-CNN = (
-    "sequential(sequential(routing[im2col(3,1,1), computation<linear(64)>, col2im], computation<norm>), "
-    "sequential(computation<relu>, sequential(sequential(routing[im2col(3,1,1), computation<linear(64)>, col2im], "
-    "computation<norm>), computation<relu>)))"
+#: linear models in einspace: no non-linearity between the input and the (linear) head
+LINEAR = (
+    "computation<identity>",
+    "routing[im2col(1,1,0), computation<linear(64)>, identity]",
+    "routing[im2col(4,4,0), computation<linear(64)>, identity]",
+    "routing[im2col(8,8,0), computation<linear(64)>, identity]",
 )
+NEAR_CHANCE_BAR, CEILING_BAR, SEED_WIN_BAR = 0.40, 0.60, 0.5
 
 
-def main(argv: list[str] | None = None) -> int:
+def _train(job: tuple) -> dict:
+    """Worker: one training; returns a plain row (module-level for process pools)."""
     import torch
 
     from surrogate_hub.corpus import CorpusConfig
-    from surrogate_hub.space import Limits, sample_many, to_string
-    from surrogate_hub.space.seeds import list_seeds, seed_string
     from surrogate_hub.tasks import get_task
-    from surrogate_hub.train import Budget, train_architecture
+    from surrogate_hub.train import train_architecture
+
+    config_path, task_name, kind, arch, seed = job
+    cfg = CorpusConfig.from_yaml(config_path)
+    torch.set_num_threads(cfg.threads)
+    task = get_task(task_name, seed=cfg.task_seed)
+    r = train_architecture(arch, task, cfg.budget_for(task_name), seed=seed, threads=cfg.threads)
+    return {"task": task_name, "kind": kind, "arch": arch, "seed": seed, "status": r.status,
+            "val_acc": r.val_acc, "seconds": round(r.train_seconds, 3), "num_classes": task.num_classes,
+            "origin": "random" if kind == "random" else kind}
+
+
+def plan(cfg, n_random: int, tasks: list[str]) -> list[tuple]:
+    """Jobs per task: n random architectures (profile, seeded per task) x seeds 0 and 1, the linear
+    baselines and the config's shared seeds, all at the training seed of the config."""
+    from surrogate_hub.corpus.build import _seed_arch
+    from surrogate_hub.space import infer, parse, sample, to_string
+    from surrogate_hub.tasks import get_task
+
+    jobs = []
+    for name in tasks:
+        shape = tuple(get_task(name, seed=cfg.task_seed).input_shape)
+        rng = random.Random(f"signal/{name}")
+        # oversample: failed trainings are replaced by the next architectures in the stream
+        for _ in range(int(n_random * 1.3) + 2):
+            arch = to_string(sample(shape, rng=rng, limits=cfg.limits_value()))
+            jobs += [(name, "random", arch, cfg.seed), (name, "random", arch, cfg.seed + 1)]
+        for arch in LINEAR:
+            try:
+                infer(parse(arch), shape)
+            except Exception:  # noqa: BLE001 - a baseline that does not fit this shape is skipped
+                continue
+            jobs.append((name, "linear", arch, cfg.seed))
+        for spec in cfg.shared.seeds:
+            jobs.append((name, f"seed:{spec}", _seed_arch(spec, shape), cfg.seed))
+    return jobs
+
+
+def summarise(rows: list[dict], n_random: int) -> list[dict]:
+    from surrogate_hub.corpus.signal import near_chance_share, noise_ceiling
+
+    out = []
+    for name in sorted({r["task"] for r in rows}):
+        mine = [r for r in rows if r["task"] == name]
+        k = mine[0]["num_classes"]
+        by_arch: dict[str, dict[int, dict]] = {}
+        for r in mine:
+            if r["kind"] == "random":
+                by_arch.setdefault(r["arch"], {})[r["seed"]] = r
+        seeds_sorted = sorted({r["seed"] for r in mine if r["kind"] == "random"})
+        pairs = []
+        for runs in by_arch.values():
+            if len(seeds_sorted) >= 2 and all(s in runs and runs[s]["status"] == "ok" for s in seeds_sorted[:2]):
+                pairs.append((runs[seeds_sorted[0]]["val_acc"], runs[seeds_sorted[1]]["val_acc"]))
+        pairs = pairs[:n_random] if n_random else pairs
+        linear = [r["val_acc"] for r in mine if r["kind"] == "linear" and r["status"] == "ok"]
+        seeds = {r["kind"][5:]: r for r in mine if r["kind"].startswith("seed:")}
+        seed_ok = [r["val_acc"] for r in seeds.values() if r["status"] == "ok"]
+        near = near_chance_share([p[0] for p in pairs], k)
+        ceiling = noise_ceiling(pairs)
+        best_linear = max(linear, default=None)
+        best_seed = max(seed_ok, default=None)
+        out.append({
+            "task": name, "classes": k, "pairs": len(pairs),
+            "near_chance": None if near is None else round(near, 3),
+            "ceiling_tau": None if ceiling is None else round(ceiling, 3),
+            "random_median": round(sorted(p[0] for p in pairs)[len(pairs) // 2], 3) if pairs else None,
+            "random_max": round(max(p[0] for p in pairs), 3) if pairs else None,
+            "best_linear": best_linear, "best_seed": best_seed,
+            "best_seed_name": max(seeds, key=lambda s: seeds[s]["val_acc"] or -1) if seed_ok else None,
+            "seed_beats_linear": None if best_seed is None or best_linear is None else best_seed > best_linear,
+            "seeds_ok": f"{len(seed_ok)}/{len(seeds)}",
+            "s_per_training": round(sum(r["seconds"] for r in mine) / len(mine), 2),
+            "near_chance_ok": near is not None and near <= NEAR_CHANCE_BAR,
+            "ceiling_ok": ceiling is not None and ceiling >= CEILING_BAR,
+        })
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from surrogate_hub.corpus import CorpusConfig
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--config", default="training/configs/corpus_v1.yaml", help="corpus config: budget and limits")
-    p.add_argument("--random", type=int, default=20, help="random samples per task")
+    p.add_argument("--config", default="training/configs/corpus_v2.yaml", help="corpus config: tasks, budgets, profile, seeds")
+    p.add_argument("--random", type=int, default=60, help="random architectures per task (each trained with 2 seeds)")
     p.add_argument("--tasks", nargs="*", default=None)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--from-corpus", default=None, help="read near-chance share and noise ceiling from a corpus folder")
     p.add_argument("--out", default=str(RESULTS / "tasks.json"))
     args = p.parse_args(argv)
-    torch.set_num_threads(1)
     cfg = CorpusConfig.from_yaml(args.config)
-    budget, limits = Budget(**cfg.budget), Limits(**cfg.limits)
-    rows, detail = [], {}
-    for name in args.tasks or cfg.tasks:
-        task = get_task(name, seed=cfg.task_seed)
-        shape = tuple(task.input_shape)
+    tasks = args.tasks or list(cfg.tasks)
+    if args.from_corpus:
+        from surrogate_hub.corpus.build import read_shards
+        from surrogate_hub.corpus.signal import task_signal
 
-        def run(arch: str) -> dict:
-            r = train_architecture(arch, task, budget, seed=cfg.seed)
-            return {"status": r.status, "val_acc": r.val_acc, "seconds": round(r.train_seconds, 2)}
-
-        res = {k: run(a) for k, a in TRIVIAL.items()}
-        res["cnn"] = run(CNN)
-        seeds = {s: run(seed_string(s)) for s in list_seeds()}
-        randoms = [run(to_string(a)) for a in sample_many(args.random, shape, seed=cfg.seed, limits=limits)]
-        accs = [r["val_acc"] for r in randoms if r["status"] == "ok"]
-        secs = [r["seconds"] for r in [*res.values(), *randoms]]
-        best_seed = max((r["val_acc"] for r in seeds.values() if r["status"] == "ok"), default=None)
-        trivial = max(r["val_acc"] or 0 for k, r in res.items() if k in TRIVIAL)
-        rows.append({
-            "task": name,
-            "s/train mean": round(statistics.mean(secs), 2),
-            "head-only": f"{res['head-only']['val_acc'] or 0:.3f}",
-            "linear": f"{res['linear']['val_acc'] or 0:.3f}",
-            "cnn": f"{res['cnn']['val_acc'] or 0:.3f}",
-            "best seed": "–" if best_seed is None else f"{best_seed:.3f}",
-            "random median": f"{statistics.median(accs):.3f}" if accs else "–",
-            "random max": f"{max(accs):.3f}" if accs else "–",
-            "random ok": f"{len(accs)}/{len(randoms)}",
-            "good beats trivial by": f"{max([res['cnn']['val_acc'] or 0, *accs]) - trivial:+.3f}",
-        })
-        detail[name] = {"trivial_and_cnn": res, "seeds": seeds, "random": randoms}
-        print(table(rows[-1:], list(rows[-1])), flush=True)
-    print()
-    print(table(rows, list(rows[0])))
-    write_json({"budget": budget.to_dict(), "limits": cfg.limits, "rows": rows, "detail": detail}, args.out)
+        records, _ = read_shards(Path(args.from_corpus) / "data", quarantine=False)
+        signal = task_signal(r for r in records.values() if r["task"] in tasks)
+        rows = [{"task": t, **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.items()}} for t, s in signal.items()]
+        print(table(rows, list(rows[0])))
+        write_json({"config": args.config, "source": args.from_corpus, "rows": rows}, args.out)
+        return 0
+    cache = Path(args.out).with_suffix(".runs.jsonl")
+    done = {}
+    if cache.exists():
+        for line in cache.read_text().splitlines():
+            r = json.loads(line)
+            done[(r["task"], r["kind"], r["arch"], r["seed"])] = r
+    jobs = [j for j in plan(cfg, args.random, tasks) if j not in done]
+    print(f"{len(done)} trainings cached, {len(jobs)} to run", flush=True)
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool, cache.open("a") as fh:
+        for row in pool.map(_train, [(args.config, *j) for j in jobs], chunksize=1):
+            done[(row["task"], row["kind"], row["arch"], row["seed"])] = row
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+    rows = summarise([r for r in done.values() if r["task"] in tasks], args.random)
+    cols = ["task", "classes", "pairs", "near_chance", "ceiling_tau", "random_median", "random_max",
+            "best_linear", "best_seed", "best_seed_name", "s_per_training"]
+    print(table(rows, cols))
+    wins = sum(bool(r["seed_beats_linear"]) for r in rows)
+    print(f"\nseeds beat the best linear baseline on {wins}/{len(rows)} tasks (bar: half)")
+    write_json({"config": args.config, "budget": cfg.budget, "task_budgets": cfg.task_budgets,
+                "profile": cfg.profile, "random_per_task": args.random, "linear_baselines": list(LINEAR),
+                "bars": {"near_chance_max": NEAR_CHANCE_BAR, "ceiling_min": CEILING_BAR, "seed_win_share": SEED_WIN_BAR},
+                "seed_wins": wins, "rows": rows}, args.out)
     return 0
 
 

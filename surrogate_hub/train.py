@@ -2,12 +2,13 @@
 
 The protocol follows the surrogate paper (and einspace): SGD with momentum and weight decay, a
 cosine learning-rate schedule, cross-entropy, and the validation accuracy after the final epoch.
-Candidates are first passed through gates (parameter cap, forward-pass time on one training batch,
-memory), and every failure becomes a `TrainResult` with a reason code instead of an exception, so a
+Candidates are first passed through analytic gates (parameters, FLOPs and activations, computed from
+the architecture before anything is built, so the same candidate is accepted or rejected on any
+machine under any load), and every failure becomes a `TrainResult` with a reason code instead of an exception, so a
 search or a corpus build never crashes on a bad candidate.
 
 Reproducibility: the same seed gives the same result on the same device, thread count and torch
-build. The seed drives weight initialisation (through a forked global torch RNG, so the caller's RNG
+build (pass ``threads`` to pin torch's intra-op threads for the call). The seed drives weight initialisation (through a forked global torch RNG, so the caller's RNG
 state is untouched) and the order of the training batches.
 """
 
@@ -16,7 +17,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +36,12 @@ logger = logging.getLogger(__name__)
 #: Values of `TrainResult.status`: ``"ok"`` or one of these failure reasons.
 FAILURE_STATUSES: dict[str, str] = {
     "invalid": "the architecture does not parse, infer shapes or compile for this task",
-    "too_large": "more parameters than Budget.max_params",
-    "too_slow": "forward pass on one training batch slower than Budget.max_forward_seconds",
+    "too_large": "more parameters, FLOPs or activations than the budget's max_params, max_flops or "
+    "max_activations",
+    "too_slow": "forward pass on one training batch slower than Budget.max_forward_seconds (opt-in)",
     "oom": "ran out of (device) memory",
     "nan_loss": "the training loss became NaN or infinite",
-    "timeout": "training exceeded Budget.max_train_seconds",
+    "timeout": "training exceeded Budget.max_train_seconds (a wall-clock safety net)",
     "error": "any other exception raised by the network",
 }
 
@@ -49,8 +52,15 @@ class Budget:
 
     Defaults are the paper's candidate protocol (16 epochs, batch 256, SGD lr 0.04, momentum 0.9,
     weight decay 3e-4). The learning rate follows a cosine curve from ``lr`` to 0 over all steps,
-    updated every step (not every epoch). The paper's forward gate is 0.1 s per 256-batch on a GPU;
-    the default here, 2 s, suits CPUs. Set a limit to None to disable it.
+    updated every step (not every epoch).
+
+    Gates: ``max_params``, ``max_flops`` (multiply-accumulates per example, `space.flops`) and
+    ``max_activations`` (output elements of all ops per example, `space.activations`) are analytic:
+    decided from the architecture alone, identical on every machine, so they may shape data.
+    ``max_forward_seconds`` (the paper's 0.1 s per 256-batch on a GPU) and ``max_train_seconds``
+    measure wall-clock time, so they depend on the machine and its load: both are off by default;
+    use the first only in searches and the second only as a generous safety net. None disables a
+    limit.
     """
 
     epochs: int = 16
@@ -61,7 +71,9 @@ class Budget:
     nesterov: bool = False
     label_smoothing: float = 0.0
     max_params: int | None = 20_000_000
-    max_forward_seconds: float | None = 2.0
+    max_flops: int | None = None
+    max_activations: int | None = None
+    max_forward_seconds: float | None = None
     max_train_seconds: float | None = None
     eval_batch_size: int = 1024
 
@@ -72,6 +84,10 @@ class Budget:
             raise ValueError(f"lr must be > 0, momentum and weight_decay >= 0: {self}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1): {self.label_smoothing}")
+        for name in ("max_params", "max_flops", "max_activations", "max_forward_seconds", "max_train_seconds"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive or None (no limit), got {value}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,6 +105,9 @@ class TrainResult:
     - ``flops``: one example's forward pass as `surrogate_hub.space.flops` counts it
       (multiply-accumulates); None from `train_network`, which cannot know the structure.
     - ``epochs``: the budgeted number of epochs.
+    - ``val_curve`` / ``loss_curve``: validation accuracy and mean training loss after each epoch
+      (the learning curve; empty when the candidate failed or no validation split was scored).
+    - ``activations``: `surrogate_hub.space.activations` of the candidate (None from `train_network`).
     """
 
     status: str
@@ -101,6 +120,9 @@ class TrainResult:
     epochs: int = 0
     seed: int = 0
     device: str = "cpu"
+    val_curve: tuple[float, ...] = ()
+    loss_curve: tuple[float, ...] = ()
+    activations: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -126,6 +148,7 @@ def train_network(
     device: str | torch.device = "cpu",
     seed: int = 0,
     evaluate_test: bool = False,
+    threads: int | None = None,
 ) -> TrainResult:
     """Build a network with ``build_model()`` (under ``seed``), gate it, train it on ``task``'s
     train split and return its final validation accuracy (and test accuracy if ``evaluate_test``).
@@ -133,9 +156,11 @@ def train_network(
     Never raises for a failing candidate: see `FAILURE_STATUSES`.
     """
     data = task.load()
-    return _fit_and_evaluate(
-        build_model, (data.x_train, data.y_train), _evals(data, evaluate_test), task.num_classes, budget, device, seed
-    )
+    with _torch_threads(threads):
+        return _fit_and_evaluate(
+            build_model, (data.x_train, data.y_train), _evals(data, evaluate_test), task.num_classes, budget,
+            device, seed,
+        )
 
 
 def train_architecture(
@@ -145,17 +170,35 @@ def train_architecture(
     device: str | torch.device = "cpu",
     seed: int = 0,
     evaluate_test: bool = False,
+    threads: int | None = None,
 ) -> TrainResult:
     """Train an einspace architecture (compact string or `Architecture`) on ``task``.
 
-    The architecture is parsed and its parameters and FLOPs are counted analytically before anything
-    is built, so unparsable or shape-invalid candidates (``"invalid"``) and oversized ones
-    (``"too_large"``) cost no memory. Then as `train_network`.
+    The architecture is parsed and its parameters, FLOPs and activations are counted analytically
+    before anything is built, so unparsable or shape-invalid candidates (``"invalid"``) and oversized
+    ones (``"too_large"``) cost no memory. Then as `train_network`. ``threads`` pins torch's intra-op
+    thread count for the call (restored afterwards); None leaves it as it is.
     """
     data = task.load()
-    return _train_architecture(
-        arch, task, (data.x_train, data.y_train), _evals(data, evaluate_test), budget, device, seed
-    )
+    with _torch_threads(threads):
+        return _train_architecture(
+            arch, task, (data.x_train, data.y_train), _evals(data, evaluate_test), budget, device, seed
+        )
+
+
+@contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    if threads is None:
+        yield
+        return
+    if threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _evals(data, evaluate_test: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -172,6 +215,7 @@ def retrain_and_test(
     budget: Budget | None = None,
     device: str | torch.device = "cpu",
     seed: int = 0,
+    threads: int | None = None,
 ) -> TrainResult:
     """The paper's final evaluation: train on train + valid, report the test accuracy.
 
@@ -183,9 +227,10 @@ def retrain_and_test(
         np.concatenate([data.x_train, data.x_valid]),
         np.concatenate([data.y_train, data.y_valid]),
     )
-    return _train_architecture(
-        arch, task, fit, {"test": (data.x_test, data.y_test)}, budget, device, seed
-    )
+    with _torch_threads(threads):
+        return _train_architecture(
+            arch, task, fit, {"test": (data.x_test, data.y_test)}, budget, device, seed
+        )
 
 
 def _train_architecture(
@@ -197,7 +242,7 @@ def _train_architecture(
     device: str | torch.device,
     seed: int,
 ) -> TrainResult:
-    from surrogate_hub.space import ArchitectureError, flops, n_params, parse
+    from surrogate_hub.space import ArchitectureError, activations, flops, n_params, parse
     from surrogate_hub.space.compile import compile_architecture
 
     budget = budget or Budget()
@@ -209,17 +254,22 @@ def _train_architecture(
             arch = parse(arch)
         count = n_params(arch, shape, classes)
         n_flops = flops(arch, shape, classes)
+        n_act = activations(arch, shape)
     except ArchitectureError as exc:
         return failed("invalid", str(exc))
     except Exception as exc:  # a bug in the space module must not crash a search either
         logger.exception("unexpected error while analysing an architecture")
         return failed("error", f"{type(exc).__name__}: {exc}")
-    if budget.max_params is not None and count > budget.max_params:
-        return replace(
-            failed("too_large", f"{count:,} parameters > max_params {budget.max_params:,}"),
-            n_params=count,
-            flops=n_flops,
-        )
+    for value, limit, what in (
+        (count, budget.max_params, "parameters > max_params"),
+        (n_flops, budget.max_flops, "FLOPs per example > max_flops"),
+        (n_act, budget.max_activations, "activations per example > max_activations"),
+    ):
+        if limit is not None and value > limit:
+            return replace(
+                failed("too_large", f"{value:,} {what} {limit:,}"),
+                n_params=count, flops=n_flops, activations=n_act,
+            )
     result = _fit_and_evaluate(
         lambda: compile_architecture(arch, shape, classes, device=device),
         fit,
@@ -231,7 +281,7 @@ def _train_architecture(
         invalid_errors=(ArchitectureError,),
         start=start,
     )
-    return replace(result, flops=n_flops)
+    return replace(result, flops=n_flops, activations=n_act)
 
 
 def _result_factory(
@@ -289,9 +339,14 @@ def _fit_and_evaluate(
             model = model.to(dev)
             x, y = _to_tensors(*fit, dev)
             _forward_gate(model, x, num_classes, budget, dev)
-            _train(model, x, y, budget, seed, start)
+            val = evals.get("val")
+            val_t = _to_tensors(*val, dev) if val is not None else None
+            curve = _train(model, x, y, budget, seed, start, val_t)
             scores = {
-                name: _accuracy(model, *_to_tensors(*xy, dev), budget) for name, xy in evals.items()
+                name: curve[0][-1]
+                if name == "val" and curve[0]  # the last epoch's score: same weights, no second pass
+                else _accuracy(model, *_to_tensors(*xy, dev), budget)
+                for name, xy in evals.items()
             }
     except _Rejected as exc:
         return replace(failed(exc.status, exc.reason), n_params=n_params)
@@ -305,6 +360,8 @@ def _fit_and_evaluate(
     return TrainResult(
         status="ok",
         val_acc=scores.get("val"),
+        val_curve=curve[0],
+        loss_curve=curve[1],
         test_acc=scores.get("test"),
         train_seconds=time.perf_counter() - start,
         n_params=n_params,
@@ -356,8 +413,16 @@ def _forward_gate(
 
 
 def _train(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, budget: Budget, seed: int, start: float
-) -> None:
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    budget: Budget,
+    seed: int,
+    start: float,
+    val: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """SGD with a per-step cosine schedule; returns the learning curve: validation accuracy (when
+    ``val`` is given) and mean training loss after each epoch."""
     n, batch_size = len(x), budget.batch_size
     # A last batch of one example would break BatchNorm in training mode: it is dropped.
     steps_per_epoch = max(1, n // batch_size + (n % batch_size > 1))
@@ -375,14 +440,18 @@ def _train(
     loss_fn = nn.CrossEntropyLoss(label_smoothing=budget.label_smoothing)
     order = torch.Generator().manual_seed(seed)
     deadline = None if budget.max_train_seconds is None else start + budget.max_train_seconds
-    model.train()
+    val_curve: list[float] = []
+    loss_curve: list[float] = []
     for epoch in range(budget.epochs):
+        model.train()
         permutation = torch.randperm(n, generator=order).to(x.device)
         nonfinite = torch.zeros((), dtype=torch.bool, device=x.device)
+        loss_sum = torch.zeros((), device=x.device)
         for step in range(steps_per_epoch):
             idx = permutation[step * batch_size : (step + 1) * batch_size]
             loss = loss_fn(model(x[idx]), y[idx])
             nonfinite |= ~torch.isfinite(loss)  # checked once per epoch: no device sync per step
+            loss_sum += loss.detach()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -397,7 +466,11 @@ def _train(
             raise _Rejected(
                 "nan_loss", f"non-finite training loss in epoch {epoch + 1}/{budget.epochs}"
             )
-        logger.debug("epoch %d/%d done, last loss %.4f", epoch + 1, budget.epochs, loss.item())
+        loss_curve.append(round(loss_sum.item() / steps_per_epoch, 6))
+        if val is not None:
+            val_curve.append(_accuracy(model, *val, budget))
+        logger.debug("epoch %d/%d done, mean loss %.4f", epoch + 1, budget.epochs, loss_curve[-1])
+    return tuple(val_curve), tuple(loss_curve)
 
 
 def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, budget: Budget) -> float:

@@ -118,7 +118,7 @@ def test_changed_config_refuses_to_resume(tmp_path: Path) -> None:
         ({"budget": {"epochz": 3}}, "budget: .*epochz.*allowed keys"),
         ({"budget": {"lr": -1}}, "budget: lr must be > 0"),
         ({"limits": {"max_depth": 1}}, "limits: .*max_depth"),
-        ({"shared": {"seeds": ["vgg16"]}}, "shared.seeds: unknown seed architectures"),
+        ({"shared": {"seeds": ["vgg16"]}}, "shared.seeds: unknown seed architecture"),
         ({"evolution": {"iterations": 5, "population": 500}}, "evolution.population"),
         ({"zcp": ["synflow", "magic"]}, "zcp: unknown proxies"),
         ({"colour": "blue"}, "unknown key.*colour"),

@@ -117,7 +117,7 @@ def test_same_seed_same_result_and_caller_rng_untouched() -> None:
         (lambda: Lambda(_slow), Budget(epochs=1, max_forward_seconds=0.01), "too_slow", "took"),
         (lambda: Lambda(lambda x: x[:, :1]), FAST, "invalid", "expected \\(2, 2\\)"),
         (lambda: Lambda(lambda x: (x, x)), FAST, "invalid", "tuple"),
-        (small_cnn, Budget(epochs=50, batch_size=8, max_train_seconds=0.0), "timeout", "exceeded"),
+        (small_cnn, Budget(epochs=50, batch_size=8, max_train_seconds=1e-9), "timeout", "exceeded"),
         (lambda: nn.Conv2d(1, 2, kernel_size=9), FAST, "error", "RuntimeError"),
         (lambda: 1 / 0, FAST, "error", "ZeroDivisionError"),
     ],

@@ -27,6 +27,12 @@ def _corpus(args: argparse.Namespace) -> int:
     except ConfigError as err:
         sys.stderr.write(f"error: {err}\n")
         return 2
+    except KeyboardInterrupt:  # finished records are in the shards; the workers are stopped
+        sys.stderr.write(
+            f"error: interrupted; finished records are saved in {cfg.output}, "
+            "rerun the same command to resume\n"
+        )
+        return 130
     emit(summary)
     return 0
 

@@ -31,10 +31,11 @@ from typing import Any
 import yaml
 
 from .. import __version__
-from ..space import ArchitectureError, Limits, grammar_hash, infer, n_params, parse, sample, to_string
-from ..space.seeds import seed_string
+from ..space import ArchitectureError, Limits, grammar_hash, n_params, output_shape, parse, sample, to_string
+from ..space.seeds import parse_seed_spec, scaled_seed, seed_string
 from .config import ConfigError, CorpusConfig
-from .schema import COLUMNS, arrow_schema, normalise_record
+from .config import _build as _build_config
+from .schema import COLUMNS, OPTIONAL_COLUMNS, arrow_schema, normalise_record
 
 __all__ = ["Job", "plan_jobs", "build", "read_shards", "evaluate_job"]
 
@@ -74,22 +75,38 @@ def _fits_everywhere(arch, shapes: list[tuple[int, ...]], limits: Limits) -> boo
         try:
             if n_params(arch, shape, 1) > limits.max_params:
                 return False
+            if limits.min_head_features > 1 and output_shape(arch, shape)[0] < limits.min_head_features:
+                return False
         except ArchitectureError:
             return False
     return True
 
 
+def _seed_arch(spec: str, shape) -> str:
+    """A seed (``NAME`` or ``NAME*SCALE``) fitted to ``shape``; a plain name is used as written, and
+    a seed that cannot be fitted keeps its original string (its record then says why it is invalid)."""
+    name, _ = parse_seed_spec(spec)
+    if "*" not in spec:
+        return seed_string(name)
+    try:
+        return to_string(scaled_seed(spec, shape))
+    except ArchitectureError:
+        return seed_string(name)
+
+
 def plan_jobs(cfg: CorpusConfig) -> list[Job]:
-    """The static part of the plan (shared pool on every task, then task-specific architectures).
+    """The static part of the plan: seeds, the shared pool on every task (its first ``noise.count``
+    architectures trained twice, with the second seed right after the first, so that even a partial
+    build measures label noise), then task-specific random architectures.
 
     Jobs are interleaved across tasks so that a partial build covers every task evenly. Shared
     random architectures are valid (and within the limits) for every task's input shape.
     """
-    limits = Limits(**cfg.limits)
+    limits = cfg.limits_value()
     shapes = {t: tuple(_task(t, cfg.task_seed).input_shape) for t in cfg.tasks}
     jobs: list[Job] = []
-    for name in cfg.shared.seeds:
-        jobs += [Job(f"{t}/seed/{name}", seed_string(name), t, "seed", "shared", cfg.seed) for t in cfg.tasks]
+    for spec in cfg.shared.seeds:
+        jobs += [Job(f"{t}/seed/{spec}", _seed_arch(spec, shapes[t]), t, "seed", "shared", cfg.seed) for t in cfg.tasks]
     rng = random.Random(_stable_seed(cfg.seed, "shared"))
     first = shapes[cfg.tasks[0]]
     shared: list[str] = []
@@ -102,6 +119,8 @@ def plan_jobs(cfg: CorpusConfig) -> list[Job]:
             shared.append(text)
     for i, text in enumerate(shared):
         jobs += [Job(f"{t}/shared/{i:04d}", text, t, "random", "shared", cfg.seed) for t in cfg.tasks]
+        if i < cfg.noise.count:
+            jobs += [Job(f"{t}/shared/{i:04d}/seed{cfg.noise.seed}", text, t, "random", "shared", cfg.noise.seed) for t in cfg.tasks]
     per_task: dict[str, list[str]] = {}
     for t in cfg.tasks:
         rng = random.Random(_stable_seed(cfg.seed, "task", t))
@@ -112,30 +131,48 @@ def plan_jobs(cfg: CorpusConfig) -> list[Job]:
                 seen.add(text)
                 mine.append(text)
         per_task[t] = mine
-    for name in cfg.per_task.seeds:
-        jobs += [Job(f"{t}/seed-task/{name}", seed_string(name), t, "seed", "task", cfg.seed) for t in cfg.tasks]
+    for spec in cfg.per_task.seeds:
+        jobs += [Job(f"{t}/seed-task/{spec}", _seed_arch(spec, shapes[t]), t, "seed", "task", cfg.seed) for t in cfg.tasks]
     for i in range(cfg.per_task.random):
         jobs += [Job(f"{t}/random/{i:04d}", per_task[t][i], t, "random", "task", cfg.seed) for t in cfg.tasks]
     return jobs
 
 
 # -- evaluating one job (runs in worker processes) ----------------------------------------------
-def _worker_init() -> None:
+def _worker_init(parent: int, threads: int) -> None:
+    """Pin torch threads; ignore Ctrl-C (the parent stops the pool); exit when the parent dies."""
+    import signal
+    import threading
+    import time
+
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)  # orphaned: the builder was killed, its records are safe in the shards
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def evaluate_job(job: Job, cfg: CorpusConfig) -> dict[str, Any]:
     """Train ``job``'s architecture on its task and return its corpus record. Never raises for a
     bad candidate: failures come back as records with their status and reason."""
     from ..space import to_long_string
-    from ..train import Budget, train_architecture
+    from ..train import train_architecture
 
     task = _task(job.task, cfg.task_seed)
-    budget = Budget(**cfg.budget)
-    result = train_architecture(job.arch, task, budget, device=cfg.device, seed=job.seed)
+    budget = cfg.budget_for(job.task)
+    attempts = 0
+    while True:  # the wall-clock safety net may fire under load: retried, and counted
+        attempts += 1
+        result = train_architecture(job.arch, task, budget, device=cfg.device, seed=job.seed, threads=cfg.threads)
+        if result.status != "timeout" or attempts > cfg.retries:
+            break
     shape = tuple(task.input_shape)
     try:
         arch_long = to_long_string(parse(job.arch), shape)
@@ -163,6 +200,12 @@ def evaluate_job(job: Job, cfg: CorpusConfig) -> dict[str, Any]:
         "budget": json.dumps(budget.to_dict(), sort_keys=True),
         "package_version": __version__,
         "grammar_hash": grammar_hash(),
+        "val_curve": list(result.val_curve) or None,
+        "loss_curve": list(result.loss_curve) or None,
+        "activations": result.activations,
+        "task_seed": cfg.task_seed,
+        "threads": cfg.threads,
+        "attempts": attempts,
     }
     if cfg.zcp:
         record.update(_zero_cost(job, task, cfg, ok=result.ok))
@@ -203,7 +246,7 @@ def read_shards(data_dir: Path, quarantine: bool = True) -> tuple[dict[str, dict
             continue
         try:
             table = pq.read_table(path)
-            missing = set(COLUMNS) - set(table.column_names)
+            missing = set(COLUMNS) - set(OPTIONAL_COLUMNS) - set(table.column_names)
             if missing:
                 raise ValueError(f"missing columns {sorted(missing)}")
             rows = table.to_pylist()
@@ -213,6 +256,8 @@ def read_shards(data_dir: Path, quarantine: bool = True) -> tuple[dict[str, dict
                 path.rename(path.with_name(path.name + ".corrupt"))
             continue
         for row in rows:
+            for name in OPTIONAL_COLUMNS:
+                row.setdefault(name, None)
             if row["job_id"] in records:
                 log.warning("duplicate record %s in %s ignored", row["job_id"], path)
                 continue
@@ -265,7 +310,11 @@ def _check_resume(out: Path, cfg: CorpusConfig) -> None:
     path = out / RESOLVED
     if not path.exists():
         return
-    old = yaml.safe_load(path.read_text(encoding="utf-8"))["config"]
+    stored = yaml.safe_load(path.read_text(encoding="utf-8"))["config"]
+    try:  # keys added since the stored build compare as their defaults
+        old = _build_config(CorpusConfig, stored, str(path)).to_dict()
+    except ConfigError:
+        old = stored
     new = cfg.to_dict()
     changed = sorted(k for k in set(old) | set(new) if k not in RUNTIME_KEYS and old.get(k) != new.get(k))
     if changed:
@@ -347,7 +396,9 @@ def build(cfg: CorpusConfig, *, workers: int | None = None, progress: bool = Tru
 
     pool = None
     if workers > 1:
-        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init)
+        pool = ProcessPoolExecutor(
+            workers, mp_context=get_context("spawn"), initializer=_worker_init, initargs=(os.getpid(), cfg.threads)
+        )
     try:
         for rec in _run_jobs([j for j in static if j.job_id not in done], cfg, pool):
             record(rec)
@@ -355,6 +406,11 @@ def build(cfg: CorpusConfig, *, workers: int | None = None, progress: bool = Tru
         if cfg.evolution.iterations:
             _evolve(cfg, static, done, record, pool)
         writer.flush()
+    except BaseException:  # Ctrl-C or a crash: stop the workers now, keep what is finished
+        if pool is not None:
+            _stop_pool(pool)
+            pool = None
+        raise
     finally:
         writer.flush()
         bars.close()
@@ -363,12 +419,21 @@ def build(cfg: CorpusConfig, *, workers: int | None = None, progress: bool = Tru
     return summarize(done.values())
 
 
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    processes = list(getattr(pool, "_processes", {}).values())  # no public API to kill workers
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        proc.terminate()
+    for proc in processes:
+        proc.join(timeout=5)
+
+
 def _evolve(cfg: CorpusConfig, static: list[Job], done: dict[str, dict], record, pool) -> None:
     """Short regularised-evolution runs on every task, replayed from stored results on resume."""
     from ..search.evolution import RegularizedEvolution
 
     ev = cfg.evolution
-    limits = Limits(**cfg.limits)
+    limits = cfg.limits_value()
     runs = {}
     for t in cfg.tasks:
         shape = tuple(_task(t, cfg.task_seed).input_shape)
@@ -376,13 +441,14 @@ def _evolve(cfg: CorpusConfig, static: list[Job], done: dict[str, dict], record,
             shape, population=ev.population, tournament=ev.tournament,
             seed=_stable_seed(cfg.seed, "evolution", t), limits=limits,
         )
-        initial = [j for j in static if j.task == t and j.job_id in done][: ev.population]
+        initial = [j for j in static if j.task == t and j.job_id in done and j.seed == cfg.seed][: ev.population]
         for j in initial:
             try:
                 run.tell(parse(j.arch), done[j.job_id]["val_acc"], tag=j.job_id)
             except ArchitectureError:
                 continue
         runs[t] = run
+    replaced = 0
     for start in range(0, ev.iterations, ev.batch):
         batch: list[tuple[Job, Any]] = []
         for t in cfg.tasks:
@@ -391,16 +457,20 @@ def _evolve(cfg: CorpusConfig, static: list[Job], done: dict[str, dict], record,
                 text = to_string(prop.arch)
                 job = Job(f"{t}/evolution/{step:04d}", text, t, "evolution", "task", cfg.seed, prop.parent)
                 prev = done.get(job.job_id)
-                if prev is not None and prev["arch"] != text:
-                    # stored by another version of the sampler: continue from what was trained
-                    log.warning("evolution replay diverged at %s; continuing with the stored architecture", job.job_id)
-                    job, prop = dataclasses.replace(job, arch=prev["arch"]), dataclasses.replace(prop, arch=parse(prev["arch"]))
+                if prev is not None and (prev["arch"] != text or prev["parent"] != job.parent):
+                    # stored records are the truth: a newer sampler or mutation proposes other
+                    # children, so replay continues from what was trained, not from regeneration
+                    replaced += 1
+                    job = dataclasses.replace(job, arch=prev["arch"], parent=prev["parent"])
+                    prop = dataclasses.replace(prop, arch=parse(prev["arch"]), parent=prev["parent"])
                 batch.append((job, prop.arch))
         todo = [j for j, _ in batch if j.job_id not in done]
         for rec in _run_jobs(todo, cfg, pool):
             record(rec)
         for job, arch in batch:  # tell in plan order, whatever order the results came in
             runs[job.task].tell(arch, done[job.job_id]["val_acc"], tag=job.job_id)
+    if replaced:
+        log.info("evolution replay: %d children taken from the stored records (proposed by older code)", replaced)
 
 
 def summarize(records: Iterable[dict]) -> dict[str, Any]:

@@ -25,6 +25,10 @@ def _fmt(x: float | None) -> str:
     return "–" if x is None else f"{x:.3f}"
 
 
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.0f} %"
+
+
 def render_card(out: Path, *, license: str = "apache-2.0", template: Path | None = None) -> str:
     from huggingface_hub import DatasetCard, DatasetCardData
 
@@ -45,6 +49,9 @@ def render_card(out: Path, *, license: str = "apache-2.0", template: Path | None
             "description": task.description.replace("\n", " ").replace("|", "/"),
             "provenance": task.provenance.replace("\n", " "),
         })
+    from .signal import task_signal
+
+    signal = task_signal(rows)
     stats = []
     for name in cfg["tasks"]:
         mine = [r for r in rows if r["task"] == name]
@@ -55,6 +62,10 @@ def render_card(out: Path, *, license: str = "apache-2.0", template: Path | None
             "failures": ", ".join(f"{k} {v}" for k, v in sorted(fails.items())) or "none",
             "median": _fmt(statistics.median(accs) if accs else None), "max": _fmt(max(accs) if accs else None),
             "seconds": f"{sum(r['train_seconds'] or 0 for r in mine):,.0f}",
+            "near_chance": _pct(signal.get(name, {}).get("near_chance_share")),
+            "ceiling": _fmt(signal.get(name, {}).get("noise_ceiling")),
+            "pairs": signal.get(name, {}).get("noise_pairs", 0),
+            "evolution": sum(r["origin"] == "evolution" for r in mine),
         })
     n = len(rows)
     size = "n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K"
@@ -78,6 +89,9 @@ def render_card(out: Path, *, license: str = "apache-2.0", template: Path | None
         per_task_random=cfg["per_task"]["random"], evo_iterations=ev["iterations"],
         evo_population=ev["population"], evo_tournament=ev["tournament"],
         limits=json.dumps(cfg["limits"]), budget=json.dumps(cfg["budget"]),
+        profile=cfg.get("profile") or "", task_budgets=json.dumps(cfg.get("task_budgets") or {}),
+        noise_count=(cfg.get("noise") or {}).get("count", 0), noise_seed=(cfg.get("noise") or {}).get("seed", 1),
+        threads=cfg.get("threads", 1),
         schema=[(k, t, d) for k, (t, d) in COLUMNS.items()], repo_hint=f"surrogate-hub/{cfg['name']}",
         license=license,
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["CorpusConfig", "ConfigError", "EvolutionConfig", "SourcesConfig"]
+__all__ = ["CorpusConfig", "ConfigError", "EvolutionConfig", "NoiseConfig", "SourcesConfig"]
 
 
 class ConfigError(ValueError):
@@ -19,7 +19,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class SourcesConfig:
     random: int = 0  #: random PCFG samples
-    seeds: tuple[str, ...] = ()  #: seed architectures by name (``surrogate_hub.space.seeds``)
+    #: seed architectures by name (``surrogate_hub.space.seeds``), optionally width-scaled and fitted
+    #: to each task's input shape: ``"vit_d2*0.25"`` (see `surrogate_hub.space.seeds.scaled_seed`)
+    seeds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,15 @@ class EvolutionConfig:
 
 
 @dataclass(frozen=True)
+class NoiseConfig:
+    """A second training run of the first ``count`` shared random architectures on every task, with
+    training seed ``seed``: the seed-to-seed agreement (noise ceiling) of each task's labels."""
+
+    count: int = 0
+    seed: int = 1
+
+
+@dataclass(frozen=True)
 class CorpusConfig:
     name: str
     output: str
@@ -40,7 +51,12 @@ class CorpusConfig:
     shared: SourcesConfig = field(default_factory=SourcesConfig)
     per_task: SourcesConfig = field(default_factory=SourcesConfig)
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
     budget: dict[str, Any] = field(default_factory=dict)  #: ``surrogate_hub.train.Budget`` fields
+    #: per-task overrides of ``budget`` fields, e.g. ``{"digits": {"epochs": 20}}``
+    task_budgets: dict[str, Any] = field(default_factory=dict)
+    #: named sampler limits (``surrogate_hub.space.PROFILES``); ``limits`` overrides its fields
+    profile: str = ""
     limits: dict[str, Any] = field(default_factory=dict)  #: ``surrogate_hub.space.Limits`` fields
     seed: int = 0
     task_seed: int = 0
@@ -49,6 +65,20 @@ class CorpusConfig:
     shard_size: int = 20
     zcp: tuple[str, ...] = ()  #: zero-cost proxies to compute and store (empty: none)
     zcp_batch_size: int = 64
+    threads: int = 1  #: torch intra-op threads per training (pinned: labels must not depend on load)
+    retries: int = 1  #: extra attempts for a candidate that hit the wall-clock safety net (timeout)
+
+    def limits_value(self):
+        """The sampler `Limits` of this build: the named profile (if any) with ``limits`` overrides."""
+        from ..space import Limits, limits_profile
+
+        return limits_profile(self.profile, **self.limits) if self.profile else Limits(**self.limits)
+
+    def budget_for(self, task: str):
+        """The training `Budget` of ``task``: ``budget`` with the task's ``task_budgets`` overrides."""
+        from ..train import Budget
+
+        return Budget(**{**self.budget, **self.task_budgets.get(task, {})})
 
     # -- reading and checking ------------------------------------------------------------------
     @classmethod
@@ -75,7 +105,7 @@ class CorpusConfig:
 
     def validate(self, source: str = "config") -> None:
         from ..space import Limits
-        from ..space.seeds import list_seeds
+        from ..space.seeds import list_seeds, parse_seed_spec
         from ..tasks import get_task
 
         def bad(key: str, msg: str) -> ConfigError:
@@ -93,9 +123,13 @@ class CorpusConfig:
         for key, src in (("shared", self.shared), ("per_task", self.per_task)):
             if src.random < 0:
                 raise bad(f"{key}.random", f"must be >= 0, got {src.random}")
-            unknown = [s for s in src.seeds if s not in list_seeds()]
-            if unknown:
-                raise bad(f"{key}.seeds", f"unknown seed architectures {unknown}; known: {list_seeds()}")
+            for spec in src.seeds:
+                try:
+                    parse_seed_spec(spec)
+                except KeyError:
+                    raise bad(f"{key}.seeds", f"unknown seed architecture {spec!r}; known: {list_seeds()}") from None
+                except ValueError as err:
+                    raise bad(f"{key}.seeds", str(err)) from None
         ev = self.evolution
         for name in ("iterations",):
             if getattr(ev, name) < 0:
@@ -105,20 +139,37 @@ class CorpusConfig:
                 raise bad(f"evolution.{name}", f"must be >= 1, got {getattr(ev, name)}")
         if ev.iterations and ev.population > self.shared.random + len(self.shared.seeds) + self.per_task.random + len(self.per_task.seeds):
             raise bad("evolution.population", "larger than the architectures evaluated per task before evolution starts")
+        if self.noise.count < 0 or self.noise.count > self.shared.random:
+            raise bad("noise.count", f"must be between 0 and shared.random ({self.shared.random}), got {self.noise.count}")
+        if self.noise.count and self.noise.seed == self.seed:
+            raise bad("noise.seed", f"must differ from the training seed {self.seed}")
+        for name in ("threads",):
+            if getattr(self, name) < 1:
+                raise bad(name, f"must be >= 1, got {getattr(self, name)}")
+        if self.retries < 0:
+            raise bad("retries", f"must be >= 0, got {self.retries}")
+        unknown_tasks = sorted(set(self.task_budgets) - set(self.tasks))
+        if unknown_tasks:
+            raise bad("task_budgets", f"tasks {unknown_tasks} are not in tasks: {list(self.tasks)}")
         if self.workers < 1:
             raise bad("workers", f"must be >= 1, got {self.workers}")
         if self.shard_size < 1:
             raise bad("shard_size", f"must be >= 1, got {self.shard_size}")
         from ..train import Budget
 
+        for key, values in [("budget", self.budget)] + [(f"task_budgets.{t}", v) for t, v in self.task_budgets.items()]:
+            if not isinstance(values, dict):
+                raise bad(key, f"expected a mapping of Budget fields, got {values!r}")
+            try:
+                Budget(**{**self.budget, **values})
+            except TypeError as err:
+                raise bad(key, f"{err}; allowed keys: {[f.name for f in fields(Budget)]}") from None
+            except ValueError as err:
+                raise bad(key, str(err)) from None
         try:
-            Budget(**self.budget)
-        except TypeError as err:
-            raise bad("budget", f"{err}; allowed keys: {[f.name for f in fields(Budget)]}") from None
-        except ValueError as err:
-            raise bad("budget", str(err)) from None
-        try:
-            Limits(**self.limits)
+            self.limits_value()
+        except KeyError as err:
+            raise bad("profile", str(err).strip("'\"")) from None
         except TypeError as err:
             raise bad("limits", f"{err}; allowed keys: {[f.name for f in fields(Limits)]}") from None
         except ValueError as err:
@@ -140,7 +191,7 @@ def _build(cls, raw: dict, where: str):
     for name, value in raw.items():
         f = known[name]
         key = f"{where}.{name}" if where != "config" else name
-        nested = {"shared": SourcesConfig, "per_task": SourcesConfig, "evolution": EvolutionConfig}.get(name)
+        nested = {"shared": SourcesConfig, "per_task": SourcesConfig, "evolution": EvolutionConfig, "noise": NoiseConfig}.get(name)
         if nested is not None and cls is CorpusConfig:
             if not isinstance(value, dict):
                 raise ConfigError(f"{key}: expected a mapping")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["COLUMNS", "FAILURE_STATUSES", "arrow_schema", "normalise_record"]
+__all__ = ["COLUMNS", "FAILURE_STATUSES", "OPTIONAL_COLUMNS", "arrow_schema", "normalise_record"]
 
 #: column → (arrow type name, description)
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -35,7 +35,17 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "budget": ("string", "JSON of the full training budget"),
     "package_version": ("string", "surrogate-hub version that produced the record"),
     "grammar_hash": ("string", "hash of the grammar and option table"),
+    # added in corpus v2 (absent from v1 shards, read as null)
+    "val_curve": ("list<float64>", "validation accuracy after each epoch (the learning curve)"),
+    "loss_curve": ("list<float64>", "mean training loss in each epoch"),
+    "activations": ("int64", "output elements of all ops per example (analytic; the activation gate)"),
+    "task_seed": ("int64", "seed that generated the task's data"),
+    "threads": ("int64", "torch intra-op threads the training ran with"),
+    "attempts": ("int64", "trainings run for this record (> 1 when a timeout was retried)"),
 }
+
+#: columns that shards written before corpus v2 lack; readers fill them with null
+OPTIONAL_COLUMNS = ("val_curve", "loss_curve", "activations", "task_seed", "threads", "attempts")
 
 FAILURE_STATUSES = ("invalid", "too_large", "too_slow", "nan_loss", "oom", "timeout", "error")
 
@@ -49,6 +59,7 @@ def arrow_schema(zcp_names: tuple[str, ...] = ()):
         "int64": pa.int64(),
         "float64": pa.float64(),
         "list<int64>": pa.list_(pa.int64()),
+        "list<float64>": pa.list_(pa.float64()),
     }
     fields = [pa.field(name, types[t]) for name, (t, _) in COLUMNS.items()]
     fields += [pa.field(f"zcp_{n}", pa.float64()) for n in zcp_names]

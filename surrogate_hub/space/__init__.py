@@ -7,8 +7,8 @@ from .errors import ArchitectureError, ParseError, ShapeError
 from .ops import Op, Role, grammar_hash, options
 from .parse import parse, parse_long
 from .printing import to_long_string, to_string
-from .sample import Limits, sample, sample_many
-from .shapes import TensorState, flops, infer, n_params, output_shape
+from .sample import PROFILES, Limits, limits_profile, sample, sample_many
+from .shapes import TensorState, activations, flops, infer, n_params, output_shape
 from .tree import (
     Architecture,
     Branching,
@@ -22,10 +22,13 @@ from .tree import (
 
 __all__ = [
     "Architecture",
+    "activations",
     "ArchitectureError",
     "Branching",
     "Computation",
     "Limits",
+    "PROFILES",
+    "limits_profile",
     "Op",
     "ParseError",
     "Role",

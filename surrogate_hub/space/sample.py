@@ -22,7 +22,7 @@ from .ops import MODULE_PROBS, ROOT_PROBS, Op, Role, options
 from .shapes import TensorState, aggregate_rule, branch_rule, op_params, unary_rule
 from .tree import Architecture, Branching, Computation, Module, Routing, Sequential
 
-__all__ = ["Limits", "sample", "sample_many", "Sampler"]
+__all__ = ["Limits", "PROFILES", "limits_profile", "sample", "sample_many", "Sampler"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,9 @@ class Limits:
     ``max_op_copies`` bounds the op instances to build (branching(4/8) copies multiply through
     nesting): past it slots close, and no branching is offered that alone would pass an eighth of it. The defaults suit CPU
     training of small-input tasks; raise them for GPU searches.
+    ``min_head_features`` rejects (and redraws) whole samples whose backbone output has fewer
+    channels than that: the classifier head sees only those features after pooling, so a network
+    whose head sees one number cannot separate ten classes, whatever its training.
     """
 
     max_depth: int = 20
@@ -47,9 +50,10 @@ class Limits:
     max_op_copies: int = 4_000
     branch_retries: int = 4
     max_work: int = 400
+    min_head_features: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("max_depth", "max_nodes", "max_params", "max_activation", "max_total_activation", "max_op_copies", "branch_retries", "max_work"):
+        for name in ("max_depth", "max_nodes", "max_params", "max_activation", "max_total_activation", "max_op_copies", "branch_retries", "max_work", "min_head_features"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)}")
         if self.max_depth < 2:
@@ -247,8 +251,16 @@ def sample(
     shape = tuple(int(s) for s in input_shape)
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"input_shape must be (C, H, W) with positive sizes, got {tuple(input_shape)}")
-    arch, _ = sample_state(TensorState(shape), 0, 1, _rng(rng), limits or Limits(), root=True)
-    return arch
+    limits = limits or Limits()
+    rng = _rng(rng)
+    for _ in range(1000):
+        arch, out = sample_state(TensorState(shape), 0, 1, rng, limits, root=True)
+        if out.shape[0] >= limits.min_head_features:
+            return arch
+    raise RuntimeError(
+        f"no sample with at least {limits.min_head_features} head features for input {shape} in 1,000 draws; "
+        "lower Limits.min_head_features"
+    )
 
 
 def sample_many(
@@ -257,3 +269,32 @@ def sample_many(
     """``n`` architectures from one seeded stream (deterministic for ``seed``)."""
     rng = random.Random(seed)
     return [sample(input_shape, rng=rng, limits=limits) for _ in range(n)]
+
+
+#: Named sampler limits, so that users can reproduce a corpus's architecture distribution
+#: (``surrogate-hub sample --profile NAME``; a corpus config's ``profile:`` key).
+PROFILES: dict[str, Limits] = {
+    "default": Limits(),
+    # corpus v1 and v2: small networks that train in seconds on a CPU core at inputs up to 32×32
+    "cpu-small": Limits(max_params=300_000, max_activation=30_000, max_total_activation=100_000),
+    # corpus v2: as cpu-small, and the classifier head sees at least 8 features (on 1-channel
+    # inputs a third of cpu-small's samples keep one channel: their labels are chance-level noise)
+    "cpu-small-v2": Limits(
+        max_params=300_000, max_activation=30_000, max_total_activation=100_000, min_head_features=8
+    ),
+}
+
+
+def limits_profile(name: str, **overrides: int) -> Limits:
+    """The named limits of `PROFILES`, with individual fields overridden."""
+    try:
+        base = PROFILES[name]
+    except KeyError:
+        raise KeyError(f"unknown limits profile {name!r}; known: {', '.join(PROFILES)}") from None
+    import dataclasses
+
+    known = {f.name for f in dataclasses.fields(Limits)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown Limits field(s) {unknown}; allowed: {sorted(known)}")
+    return dataclasses.replace(base, **overrides)

@@ -250,6 +250,13 @@ def n_params(arch: Architecture, input_shape, num_classes: int) -> int:
     return total + (head_shape(root.output.shape) + 1) * num_classes
 
 
+def activations(arch: Architecture, input_shape) -> int:
+    """Elements, per example, of every op's output summed over the network (all branch copies):
+    an analytic estimate of the memory and the element-wise compute of one forward pass."""
+    root = infer(arch, input_shape)
+    return sum(math.prod(o.output.shape) * o.mult for o in root.iter_ops())
+
+
 def flops(arch: Architecture, input_shape, num_classes: int) -> int:
     """Forward multiply-accumulates per example (linear layers, matmuls and the head)."""
     root = infer(arch, input_shape)

@@ -9,6 +9,7 @@ digit task is generated).
 """
 
 from surrogate_hub.tasks import offline as _offline  # noqa: F401  (registers the offline suite)
+from surrogate_hub.tasks import offline_v2 as _offline_v2  # noqa: F401  (tasks added for corpus v2)
 from surrogate_hub.tasks.base import SPLITS, Task, TaskData, TaskError
 from surrogate_hub.tasks.npy import NpyTask
 from surrogate_hub.tasks.offline import GeneratedTask
