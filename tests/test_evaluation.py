@@ -71,17 +71,17 @@ def _records() -> tuple[list[dict], list[dict]]:
             for seed in (0, 1) if i < N_TWO_SEEDS else (0,):
                 job = f"{task}/{'shared' if i < N_SHARED else 'random'}/{i}-s{seed}"
                 acc = float(np.clip(base + rng.normal(0, 0.02), 0.01, 1.0))
-                records.append(dict(job_id=job, arch=arch, task=task, input_shape=list(SHAPE), num_classes=CLASSES,
-                                    seed=seed, val_acc=acc, n_params=params, flops=fl, status="ok", origin="random",
-                                    pool="shared" if i < N_SHARED else "task", epochs=1))
+                records.append({"job_id": job, "arch": arch, "task": task, "input_shape": list(SHAPE), "num_classes": CLASSES,
+                                    "seed": seed, "val_acc": acc, "n_params": params, "flops": fl, "status": "ok", "origin": "random",
+                                    "pool": "shared" if i < N_SHARED else "task", "epochs": 1})
                 zcp = {f"zcp_{p}": float(rng.normal()) for p in PAPER}
                 zcp["zcp_synflow"] = math.log1p(params)
                 zcp["zcp_nwot"] = float("nan") if i % 4 == 0 else float(rng.normal())
                 proxies.append({"job_id": job, **zcp})
-        records.append(dict(job_id=f"{task}/random/failed", arch=archs[0], task=task, input_shape=list(SHAPE),
-                            num_classes=CLASSES, seed=0, val_acc=None, status="too_large", origin="random"))
-        records.append(dict(job_id=f"{task}/random/zero", arch=archs[1], task=task, input_shape=list(SHAPE),
-                            num_classes=CLASSES, seed=2, val_acc=0.0, n_params=1, flops=1, status="ok", origin="random"))
+        records.append({"job_id": f"{task}/random/failed", "arch": archs[0], "task": task, "input_shape": list(SHAPE),
+                            "num_classes": CLASSES, "seed": 0, "val_acc": None, "status": "too_large", "origin": "random"})
+        records.append({"job_id": f"{task}/random/zero", "arch": archs[1], "task": task, "input_shape": list(SHAPE),
+                            "num_classes": CLASSES, "seed": 2, "val_acc": 0.0, "n_params": 1, "flops": 1, "status": "ok", "origin": "random"})
     return records, proxies
 
 
@@ -342,9 +342,18 @@ def test_cli_user_errors_are_one_line(small_corpus, tmp_path, capsys, monkeypatc
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
 
 
-def test_cli_rejects_a_folder_that_is_no_corpus(tmp_path, capsys) -> None:
+@pytest.mark.parametrize(("where", "message"), [("", "no corpus shards under data/"), ("missing", "no such corpus folder")])
+def test_cli_rejects_a_folder_that_is_no_corpus(tmp_path, capsys, where, message) -> None:
     from surrogate_hub.cli import main
 
-    assert main(["evaluate", str(tmp_path)]) != 0
+    assert main(["evaluate", str(tmp_path / where)]) != 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and "no corpus shards" in err[0]
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+def test_cli_lists_methods_including_registered_ones(capsys) -> None:
+    from surrogate_hub.cli import main
+
+    assert main(["evaluate", "--list-methods", "--import", "surrogate_hub.evaluation.methods"]) == 0
+    names = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]
+    assert {"graf-xgb", "graf-zcp-xgb", "params", "flops", "random", "zcp:<proxy>"} <= set(names)

@@ -12,7 +12,8 @@ from ._common import command, positive_int
 
 
 def _cfg_evaluate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("corpus", help="corpus folder (data/*.parquet, optional zcp/) or Hub dataset repo id")
+    p.add_argument("corpus", nargs="?", default=None,
+                   help="corpus folder (data/shard-*.parquet, optional zcp/) or Hub dataset repo id")
     p.add_argument("--methods", nargs="+", default=None, metavar="NAME",
                    help="methods to run (default: every default method the corpus supports; "
                         "--list-methods shows them)")
@@ -61,7 +62,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         return 0
     if args.folds < 2 and not args.no_within:
         return _fail("--folds must be at least 2 (or pass --no-within)")
+    if args.corpus is None:
+        return _fail("give a CORPUS (folder or Hub dataset id), or --list-methods")
     local = Path(args.corpus)
+    if not local.is_dir() and (local.exists() or args.corpus.startswith((".", "/", "~"))):
+        return _fail(f"{args.corpus}: no such corpus folder")
     if local.is_dir() and not any((local / "data").glob("shard-*.parquet")):
         return _fail(f"{local}: no corpus shards under data/ (is this a corpus folder?)")
     try:

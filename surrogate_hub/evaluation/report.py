@@ -97,6 +97,9 @@ def markdown(res: dict[str, Any]) -> str:
                   "| proxy | " + " | ".join(tasks) + " | all |", "| --- |" + " --- |" * (len(tasks) + 1)]
         for p, c in res["coverage"].items():
             lines.append(f"| {p} | " + " | ".join(str(c["by_task"][t]) for t in tasks) + f" | {c['n_nan']} |")
+    if res.get("wall_seconds") is not None:
+        cpus = (res.get("machine") or {}).get("cpu_count", "?")
+        lines += ["", f"Wall time of the whole run: {res['wall_seconds']:.0f} s on {cpus} CPU cores (column *s*: per method)."]
     if res["skipped"]:
         lines += ["", "Skipped: " + "; ".join(f"{m} ({why})" for m, why in res["skipped"].items()) + "."]
     return "\n".join(lines) + "\n"
