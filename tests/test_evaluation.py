@@ -304,6 +304,27 @@ def test_requested_methods_are_checked_after_registration(data) -> None:
         method("params")(lambda train, test, seed: test.n_params)
 
 
+def test_a_method_of_the_old_harness_ports_unchanged(data) -> None:
+    """The earlier ``fn(train, test, seed)`` on dicts of columns runs as is; fitting the uncached
+    surrogate this way gives exactly the built-in (feature-cached) graf-xgb figures."""
+    from surrogate_hub.surrogates.graf_xgb import GrafSurrogate
+
+    @method("test-ported")
+    def _ported(train, test, seed):
+        sur = GrafSurrogate(extras=True, xgb_params={"seed": seed})
+        sur.fit(train["arch"], train["val_acc"], train["task"], input_shapes=train["input_shape"],
+                num_classes=train["num_classes"])
+        return sur.predict(test["arch"], input_shape=test["input_shape"][0], num_classes=test["num_classes"][0])
+
+    try:
+        res = evaluate(data, ["test-ported", "graf-xgb"], within=False, seed=1)
+    finally:
+        unregister("test-ported")
+    ported, builtin = res["methods"]["test-ported"], res["methods"]["graf-xgb"]
+    assert ported["fitted"] and ported["loo"]["tau"] == builtin["loo"]["tau"]
+    assert ported["loo"]["tau_unseen"] == builtin["loo"]["tau_unseen"]
+
+
 def test_quick_run(small_corpus, tmp_path) -> None:
     res = evaluate_corpus(small_corpus, quick=True, cache_dir=tmp_path)
     assert res["quick"] and set(res["methods"]) == {"graf-xgb", "params", "flops", "random"}

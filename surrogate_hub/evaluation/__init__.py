@@ -15,7 +15,7 @@ Adding a method
 
         from surrogate_hub.evaluation import method
 
-        @method("bert", fitted=True)
+        @method("bert")
         def _bert(train, test, seed):
             sur = BertSurrogate(seed=seed).fit(train["arch"], train["val_acc"], train["task"],
                                                input_shapes=train["input_shape"], num_classes=train["num_classes"])
@@ -30,8 +30,8 @@ Adding a method
     is used. ``test`` has no ``val_acc``. Test rows always belong to one task (one input shape and
     class count). Return one float per test row, higher = predicted better; NaN where the method
     cannot score a row (it is reported as missing coverage, not ranked). ``seed`` is the run's seed.
-    ``fitted=True`` marks a method that learns from ``train``: it also gets within-task CV; baselines
-    (``fitted=False``) are scored once per task. Register in any module; the CLI imports extra
+    Methods are ``fitted`` by default (they learn from ``train`` and also get within-task CV);
+    baselines register with ``fitted=False`` and are scored once per task. Register in any module; the CLI imports extra
     modules with ``--import MODULE`` before it checks the requested names.
 
 Results document (``surrogates.json``)

@@ -96,17 +96,17 @@ def _graf_zcp_xgb(train: Rows, test: Rows, seed: int) -> np.ndarray:
     return graf_xgb(train, test, seed, extras=True, zcp=PAPER_PROXIES)
 
 
-@method("params", description="parameter count (more is better)")
+@method("params", fitted=False, description="parameter count (more is better)")
 def _params(train: Rows, test: Rows, seed: int) -> np.ndarray:
     return np.asarray(test.n_params, dtype=np.float64)
 
 
-@method("flops", description="forward multiply-accumulates (more is better)")
+@method("flops", fitted=False, description="forward multiply-accumulates (more is better)")
 def _flops(train: Rows, test: Rows, seed: int) -> np.ndarray:
     return np.asarray(test.flops, dtype=np.float64)
 
 
-@method("random", description="uniform random scores (chance level)")
+@method("random", fitted=False, description="uniform random scores (chance level)")
 def _random(train: Rows, test: Rows, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).random(len(test))
 
@@ -121,6 +121,6 @@ def register_proxy_baselines(proxies: Sequence[str]) -> list[str]:
         def score(train: Rows, test: Rows, seed: int, p: str = p) -> np.ndarray:
             return np.asarray(test.zcp[p], dtype=np.float64)
 
-        method(f"zcp:{p}", needs=(f"zcp_{p}",), replace=True, description=f"zero-cost proxy {p} (more is better)")(score)
+        method(f"zcp:{p}", fitted=False, needs=(f"zcp_{p}",), replace=True, description=f"zero-cost proxy {p} (more is better)")(score)
         names.append(f"zcp:{p}")
     return names

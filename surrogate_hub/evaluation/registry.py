@@ -39,7 +39,7 @@ _METHODS: dict[str, MethodSpec] = {}
 def method(
     name: str,
     *,
-    fitted: bool = False,
+    fitted: bool = True,
     needs: Sequence[str] = (),
     description: str = "",
     default: bool = True,
@@ -47,8 +47,8 @@ def method(
 ) -> Callable[[MethodFn], MethodFn]:
     """Register ``fn(train, test, seed) -> scores`` as method ``name`` (decorator).
 
-    ``fitted=True`` for methods that learn from ``train`` (they also get within-task
-    cross-validation); ``needs`` lists corpus columns without which the method cannot run;
+    ``fitted`` (default): the method learns from ``train`` and also gets within-task
+    cross-validation; ``fitted=False`` marks a baseline that ignores ``train``; ``needs`` lists corpus columns without which the method cannot run;
     ``default=False`` keeps it out of the default set (run it with ``--methods NAME``).
     Registering a name twice is an error unless ``replace``.
     """
