@@ -25,6 +25,12 @@ from _common import RESULTS, machine
 log = logging.getLogger("evaluate")
 
 
+def evaluate(corpus: str | Path, methods: list[str] | None = None, seed: int = 0, folds: int = 5) -> dict:
+    """The earlier entry point: the results document of :func:`surrogate_hub.evaluation.evaluate_corpus`
+    (it still carries the earlier ``loo``/``within``/``n_rows``/``tasks`` keys)."""
+    return evaluate_corpus(corpus, methods, seed=seed, folds=folds)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("corpus", help="corpus folder or Hub dataset repo id")
