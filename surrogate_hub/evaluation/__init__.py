@@ -35,8 +35,8 @@ Adding a method
     modules with ``--import MODULE`` before it checks the requested names.
 
 Results document (``surrogates.json``)
-    ``methods.<name>.loo``: ``tau``, ``rho``, ``p_at_10``, ``tau_unseen``, ``tau_seen`` and
-    ``tau_over_ceiling``, each ``{"mean", "by_task": {task: value}}``; ``n``, ``n_scored``,
+    ``methods.<name>.loo``: ``tau``, ``rho``, ``p_at_10``, ``tau_unseen``, ``rho_unseen``,
+    ``p_at_10_unseen``, ``tau_seen`` and ``tau_over_ceiling``, each ``{"mean", "by_task": {task: value}}``; ``n``, ``n_scored``,
     ``n_unseen``, ``n_seen`` per task. ``methods.<name>.within``: ``tau``, ``rho``, ``p_at_10`` (null
     for baselines). ``ceiling``: ``{"mean", "by_task", "n_pairs", "min_pairs"}``; ``coverage``: NaN
     counts per proxy; ``data``: record and row counts per task; ``skipped``: default methods the

@@ -46,7 +46,9 @@ def _cached_surrogate_class():
             n = len(items)
             shapes = [self.config.default_input_shape] * n if input_shapes is None else (
                 [tuple(input_shapes)] * n if np.ndim(input_shapes) == 1 else list(input_shapes))
-            classes = [num_classes] * n if num_classes is None or np.ndim(num_classes) == 0 else list(num_classes)
+            if num_classes is None:
+                num_classes = self.config.default_num_classes
+            classes = [num_classes] * n if np.ndim(num_classes) == 0 else list(num_classes)
             keys = [(a, tuple(int(d) for d in s), int(k)) for a, s, k in zip(items, shapes, classes)]
             base = self._cache.lookup(keys)
             if not self.config.feature_set.extras:

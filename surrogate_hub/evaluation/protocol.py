@@ -110,11 +110,12 @@ def _run_loo(spec: MethodSpec, data: EvalData, seed: int, ceiling: dict[str, flo
         c = ceiling.get(t)
         per_task[t] = {
             **m,
-            "tau_unseen": mu["tau"], "n_unseen": int(unseen.sum()),
+            "tau_unseen": mu["tau"], "rho_unseen": mu["rho"], "p_at_10_unseen": mu["p_at_10"],
+            "n_unseen": int(unseen.sum()),
             "tau_seen": ms["tau"], "n_seen": int((~unseen).sum()),
             "tau_over_ceiling": None if c is None or m["tau"] is None or c <= 0 else m["tau"] / c,
         }
-    out = {k: _table(per_task, k) for k in ("tau", "rho", "p_at_10", "tau_unseen", "tau_seen", "tau_over_ceiling")}
+    out = {k: _table(per_task, k) for k in ("tau", "rho", "p_at_10", "tau_unseen", "rho_unseen", "p_at_10_unseen", "tau_seen", "tau_over_ceiling")}
     for k in ("n", "n_scored", "n_unseen", "n_seen"):
         out[k] = {t: m[k] for t, m in per_task.items()}
     with_c = [t for t in per_task if ceiling.get(t) is not None and per_task[t]["tau"] is not None]
