@@ -1,0 +1,128 @@
+"""The built-in methods: GRAF-XGBoost surrogates (fitted per fold) and the baselines.
+
+Fitted
+    ``graf-xgb`` (GRAF + extras), ``graf-only-xgb`` (GRAF alone), ``graf-zcp-xgb`` (GRAF + extras +
+    the paper's seven zero-cost proxies): the real :class:`~surrogate_hub.surrogates.GrafSurrogate`
+    with its default config, fitted on the fold's training rows. Its ``fit`` drops zero targets and
+    normalises the targets per task among the rows it is given - the fold's training tasks only.
+    Features come from the evaluation's feature cache instead of being recomputed per fold (the
+    values are identical: ``tests/test_evaluation.py`` checks it).
+Baselines (no fitting)
+    ``params``, ``flops``, ``random`` and ``zcp:<name>`` for every proxy column of the corpus
+    (registered by :func:`register_proxy_baselines` once the corpus is loaded; ``zcp:params`` and
+    ``zcp:flops`` are left out: they are the ``params`` and ``flops`` baselines again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .data import FeatureCache, Rows
+from .registry import method
+
+__all__ = ["PAPER_PROXIES", "graf_xgb", "register_proxy_baselines"]
+
+#: The seven proxies the surrogate paper feeds to GRAF (``features.proxies.PAPER_PROXIES``,
+#: repeated here so that registering needs no torch; a test keeps the two equal).
+PAPER_PROXIES: tuple[str, ...] = ("grad_norm", "snip", "grasp", "fisher", "jacob_cov", "plain", "synflow")
+
+
+def _cached_surrogate_class():
+    from ..space.errors import ArchitectureError
+    from ..surrogates.graf_xgb import _F32_MAX, GrafSurrogate
+
+    class CachedGrafSurrogate(GrafSurrogate):
+        """A :class:`GrafSurrogate` whose GRAF(+extras) columns come from a :class:`FeatureCache`."""
+
+        def __init__(self, cache: FeatureCache, **settings: Any) -> None:
+            super().__init__(**settings)
+            self._cache = cache
+
+        def features(self, archs, *, input_shapes=None, num_classes=None, zcp=None, errors="raise") -> np.ndarray:
+            items = [str(a) for a in archs]
+            n = len(items)
+            shapes = [self.config.default_input_shape] * n if input_shapes is None else (
+                [tuple(input_shapes)] * n if np.ndim(input_shapes) == 1 else list(input_shapes))
+            if num_classes is None:
+                num_classes = self.config.default_num_classes
+            classes = [num_classes] * n if np.ndim(num_classes) == 0 else list(num_classes)
+            keys = [(a, tuple(int(d) for d in s), int(k)) for a, s, k in zip(items, shapes, classes)]
+            base = self._cache.lookup(keys)
+            if not self.config.feature_set.extras:
+                base = base[:, : self._cache.n_graf]
+            z = self._zcp_matrix(zcp, n)
+            X = base if z is None else np.concatenate([base, z], axis=1)
+            if errors == "raise" and np.isnan(base).any():
+                raise ArchitectureError(f"architecture #{int(np.flatnonzero(np.isnan(base).any(axis=1))[0])} has no features")
+            return np.clip(X, -_F32_MAX, _F32_MAX)
+
+    return CachedGrafSurrogate
+
+
+def graf_xgb(train: Rows, test: Rows, seed: int, *, extras: bool = True, zcp: Sequence[str] = ()) -> np.ndarray:
+    """Fit a default-config GRAF-XGBoost surrogate on ``train`` and score ``test``."""
+    if train.cache is None or train.cache is not test.cache:
+        raise ValueError("graf_xgb needs train and test rows of one EvalData (they share its feature cache)")
+    sur = _cached_surrogate_class()(train.cache, extras=extras, zcp=tuple(zcp), xgb_params={"seed": seed})
+    sur.fit(
+        train.arch, train.val_acc, train.task, input_shapes=train.input_shape, num_classes=train.num_classes,
+        zcp={z: train.zcp[z] for z in zcp} if zcp else None,
+    )
+    scores = np.full(len(test), np.nan)
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(test.input_shape, test.num_classes)):
+        groups.setdefault(key, []).append(i)
+    for (shape, k), idx in groups.items():
+        part = test.take(idx)
+        scores[idx] = sur.predict(part.arch, input_shape=shape, num_classes=k,
+                                  zcp={z: part.zcp[z] for z in zcp} if zcp else None)
+    return scores
+
+
+@method("graf-xgb", fitted=True, description="XGBoost on GRAF + extras (the shipped default)")
+def _graf_xgb(train: Rows, test: Rows, seed: int) -> np.ndarray:
+    return graf_xgb(train, test, seed, extras=True)
+
+
+@method("graf-only-xgb", fitted=True, description="XGBoost on the 385 GRAF features alone")
+def _graf_only_xgb(train: Rows, test: Rows, seed: int) -> np.ndarray:
+    return graf_xgb(train, test, seed, extras=False)
+
+
+@method("graf-zcp-xgb", fitted=True, needs=tuple(f"zcp_{p}" for p in PAPER_PROXIES),
+        description="XGBoost on GRAF + extras + the paper's seven zero-cost proxies")
+def _graf_zcp_xgb(train: Rows, test: Rows, seed: int) -> np.ndarray:
+    return graf_xgb(train, test, seed, extras=True, zcp=PAPER_PROXIES)
+
+
+@method("params", fitted=False, description="parameter count (more is better)")
+def _params(train: Rows, test: Rows, seed: int) -> np.ndarray:
+    return np.asarray(test.n_params, dtype=np.float64)
+
+
+@method("flops", fitted=False, description="forward multiply-accumulates (more is better)")
+def _flops(train: Rows, test: Rows, seed: int) -> np.ndarray:
+    return np.asarray(test.flops, dtype=np.float64)
+
+
+@method("random", fitted=False, description="uniform random scores (chance level)")
+def _random(train: Rows, test: Rows, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).random(len(test))
+
+
+def register_proxy_baselines(proxies: Sequence[str]) -> list[str]:
+    """Register ``zcp:<name>`` for each proxy column (except params/flops); returns the names."""
+    names = []
+    for p in proxies:
+        if p in ("params", "flops"):
+            continue
+
+        def score(train: Rows, test: Rows, seed: int, p: str = p) -> np.ndarray:
+            return np.asarray(test.zcp[p], dtype=np.float64)
+
+        method(f"zcp:{p}", fitted=False, needs=(f"zcp_{p}",), replace=True, description=f"zero-cost proxy {p} (more is better)")(score)
+        names.append(f"zcp:{p}")
+    return names
