@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ._common import command, emit, positive_int
 
@@ -18,15 +17,11 @@ def _cfg_corpus(p: argparse.ArgumentParser) -> None:
 
 @command("corpus", "build or resume the architecture corpus described by a YAML config")(_cfg_corpus)
 def _corpus(args: argparse.Namespace) -> int:
-    from ..corpus import ConfigError, CorpusConfig
+    from ..corpus import CorpusConfig
     from ..corpus.build import build
 
-    try:
-        cfg = CorpusConfig.from_yaml(args.config)
-        summary = build(cfg, workers=args.workers, progress=not args.no_progress)
-    except ConfigError as err:
-        sys.stderr.write(f"error: {err}\n")
-        return 2
+    cfg = CorpusConfig.from_yaml(args.config)  # a ConfigError is a user error: one line, status 1
+    summary = build(cfg, workers=args.workers, progress=not args.no_progress)
     emit(summary)
     return 0
 
