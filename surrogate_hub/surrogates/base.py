@@ -270,14 +270,14 @@ def fit_corpus(
     location and revision are recorded there. Returns the fitted surrogate.
     """
     source = None
+    zcp = tuple(getattr(surrogate, "zcp_names", ()))
     if isinstance(dataset_or_path, (str, os.PathLike)):
         from ..corpus import load
 
         source = (str(dataset_or_path), revision)
-        dataset = load(dataset_or_path, revision=revision)
+        dataset = load(dataset_or_path, revision=revision, **({"zcp": True} if zcp else {}))
     else:
         dataset = dataset_or_path
-    zcp = tuple(getattr(surrogate, "zcp_names", ()))
     rows = training_rows(dataset, tasks=tasks, drop_zero=False, zcp=zcp)
     if not len(rows):
         raise ValueError(f"no usable training rows (dropped: {dict(rows.dropped or {})})")

@@ -46,7 +46,7 @@ from huggingface_hub import ModelCard, ModelCardData, ModelHubMixin
 
 from ..features.graf import GRAF_VERSION, feature_names, graf_matrix, names_hash
 from ..space.errors import ArchitectureError
-from ..space.ops import grammar_hash
+from ..space.ops import grammar_hash, legacy_grammar_hashes
 from ..space.tree import Architecture
 from .base import SurrogateBase, arch_texts, check_archs, check_shape_and_classes
 from .errors import GrammarMismatchError, NotFittedError, SurrogateLoadError
@@ -789,7 +789,7 @@ class GrafSurrogate(
 # ------------------------------------------------------------------------------------- helpers
 def _check_compatible(config: GrafSurrogateConfig, source: str, allow_grammar_mismatch: bool) -> None:
     current = grammar_hash()
-    if config.grammar_hash != current:
+    if config.grammar_hash != current and config.grammar_hash not in legacy_grammar_hashes():
         msg = (
             f"{source}: the surrogate was trained for einspace grammar {config.grammar_hash}, this "
             f"installation has {current}; its scores may be meaningless"

@@ -240,3 +240,11 @@ register_pretrained(
     local_path="pretrained/einspace-graf-xgb",
     description="GRAF + extras XGBoost surrogate fitted on all tasks of the offline einspace corpus v1",
 )
+register_pretrained(
+    "einspace-graf-zcp-xgb",
+    kind="graf-xgb",
+    repo_id="surrogate-hub/einspace-graf-zcp-xgb",
+    local_path="pretrained/einspace-graf-zcp-xgb",
+    description="GRAF + extras + 7 zero-cost proxies XGBoost surrogate fitted on corpus v1; needs a task "
+    "(the proxies are computed on its data)",
+)
