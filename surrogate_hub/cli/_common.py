@@ -51,6 +51,9 @@ USER_ERRORS: list[str] = [
     "surrogate_hub.surrogates.errors:SurrogateError",
     "surrogate_hub.tasks.base:TaskError",
     "surrogate_hub.corpus.config:ConfigError",
+    "huggingface_hub.errors:HfHubHTTPError",  # e.g. RepositoryNotFoundError, RevisionNotFoundError
+    "huggingface_hub.errors:LocalEntryNotFoundError",
+    "huggingface_hub.errors:OfflineModeIsEnabled",
     "builtins:FileNotFoundError",
     "builtins:IsADirectoryError",
     "builtins:NotADirectoryError",
