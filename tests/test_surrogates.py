@@ -223,11 +223,22 @@ def test_invalid_architectures_raise_or_score_nan(fitted, data, bad, message):
         fitted.predict([42], input_shape=SHAPE_A, errors="nan")  # not an architecture at all: always raises
 
 
-def test_unfitted_and_argument_errors(fitted, data):
+def test_unfitted_and_argument_errors(fitted, data, tmp_path):
     with pytest.raises(NotFittedError, match="not fitted"):
         GrafSurrogate().predict(["computation<norm>"])
     with pytest.raises(NotFittedError):
-        GrafSurrogate().save_pretrained("unused")
+        GrafSurrogate().save_pretrained(tmp_path / "unused")
+    assert not (tmp_path / "unused").exists()  # refused before the folder is made
+    with pytest.raises(TypeError, match="single string"):
+        fitted.rank("computation<norm>")  # not ranked letter by letter
+    with pytest.raises(TypeError, match="single string"):
+        fitted.predict("computation<norm>")
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="num_classes must be a positive integer"):
+            fitted.predict(["computation<norm>"], num_classes=bad)
+    for bad in ((3, 32.5, 32), (3, 32), (0, 8, 8), "3,8,8"):
+        with pytest.raises(ValueError, match="input_shape must be three positive integers"):
+            fitted.predict(["computation<norm>"], input_shape=bad)
     with pytest.raises(ValueError, match="no zero-cost proxies"):
         fitted.predict(["computation<norm>"], zcp=[[1.0]])
     with pytest.raises(ValueError, match="3 architectures but 2 targets"):
@@ -507,6 +518,8 @@ def test_builtin_registrations():
     assert entry.repo_id == "surrogate-hub/einspace-graf-xgb" and entry.kind == "graf-xgb"
     assert entry.local_path == Path(registry.__file__).resolve().parents[1] / "pretrained" / "einspace-graf-xgb"
     assert registry.get_kind("graf-xgb") is GrafSurrogate
+    zcp = registry.get_pretrained("einspace-graf-zcp-xgb")
+    assert zcp.embedded and zcp.kind == "graf-xgb"
 
 
 @pytest.mark.parametrize(
@@ -522,6 +535,7 @@ def test_builtin_registrations():
     ],
 )
 def test_inexact_names_are_refused_with_a_hint(isolated_registry, query, message):
+    isolated_registry._PRETRAINED.pop("einspace-graf-zcp-xgb")  # the hints below are for these two names
     register_pretrained("einspace-graf-xgb-small", kind="graf-xgb", repo_id="surrogate-hub/einspace-graf-xgb-small")
     with pytest.raises(UnknownSurrogateError, match=message) as err:
         load_surrogate(query)

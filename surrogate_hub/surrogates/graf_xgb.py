@@ -485,7 +485,8 @@ class GrafSurrogate(
             return None
         if zcp is None:
             raise ValueError(
-                f"this surrogate uses the zero-cost proxies {list(names)}: pass zcp= (an array "
+                f"this surrogate uses the zero-cost proxies {list(names)}: pass task= (your data: a task "
+                "name, 'npy:ROOT/NAME' or a Task; the proxies are computed on it) or zcp= (an array "
                 "[n_archs, n_proxies] in that order, or a mapping name -> values)"
             )
         if isinstance(zcp, Mapping):
@@ -665,6 +666,12 @@ class GrafSurrogate(
         (save_directory / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n", encoding="utf-8")
         self.booster.save_model(str(save_directory / MODEL_FILE))
         (save_directory / CARD_FILE).unlink(missing_ok=True)
+
+    def save_pretrained(self, save_directory: str | Path, **kwargs: Any):
+        """``ModelHubMixin.save_pretrained`` (same arguments), refused before any folder is made
+        when the surrogate is not fitted."""
+        self._check_fitted()
+        return super().save_pretrained(save_directory, **kwargs)
 
     @classmethod
     def from_pretrained(
