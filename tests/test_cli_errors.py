@@ -80,6 +80,15 @@ def test_user_errors_end_in_one_error_line(files, argv, status, message) -> None
     assert all(line.startswith(("error:", "note:", "classes:")) for line in err.splitlines()), err
 
 
+def test_an_unreachable_hub_fails_at_once_in_one_line(files, tmp_path) -> None:
+    # online mode, but the endpoint refuses connections (a closed local port): no retries, one line
+    env = {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf")}
+    proc = _cli("rank", str(files["archs"]), "--input-shape", "3,32,32", "--surrogate", "nobody/absent-model", env=env)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "not in the Hugging Face cache, and the Hub at http://127.0.0.1:9 cannot be reached" in err
+
+
 def test_verbose_after_the_command_shows_the_traceback(files) -> None:
     proc = _cli("rank", str(files["archs"]), "--input-shape", "3,32,32", "--surrogate", str(files["no-config"]), "-v")
     err = proc.stderr.decode()
