@@ -44,6 +44,10 @@ def test_a_zcp_surrogate_needs_a_task(zcp_model) -> None:
         zcp_model.predict(ARCHS, input_shape=(1, 8, 8), num_classes=10)
     with pytest.raises(ValueError, match="differs from the task's"):
         zcp_model.predict(ARCHS, input_shape=(3, 8, 8), task="digits")
+    from surrogate_hub.space import ArchitectureError
+
+    with pytest.raises(ArchitectureError, match="architecture #1 .*cannot be scored at input shape \\(1, 8, 8\\)"):
+        zcp_model.predict([ARCHS[0], INVALID], task="digits")  # before any proxy is computed
 
 
 @pytest.mark.slow

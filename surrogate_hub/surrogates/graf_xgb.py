@@ -647,7 +647,15 @@ class GrafSurrogate(
         if zcp is None and task is not None and self.zcp_names:
             from .task_inputs import task_proxies
 
-            zcp = task_proxies(items, task, self.zcp_names, input_shape=input_shape, progress=progress, workers=workers)
+            # graph features first: invalid architectures fail (or get NaN) before any proxy is computed
+            names = self.zcp_names
+            probe = self.features(items, input_shapes=input_shape, num_classes=num_classes,
+                                  zcp=np.zeros((len(items), len(names))), errors=errors)
+            valid = np.flatnonzero(~np.isnan(probe[:, : probe.shape[1] - len(names)]).any(axis=1))
+            zcp = np.full((len(items), len(names)), np.nan)
+            if len(valid):
+                zcp[valid] = task_proxies([items[i] for i in valid], task, names, input_shape=input_shape,
+                                          progress=progress, workers=workers)
         X = self.features(items, input_shapes=input_shape, num_classes=num_classes, zcp=zcp, errors=errors)
         if self._forest is not None:
             scores = self._forest.predict(X)
