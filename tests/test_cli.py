@@ -110,6 +110,11 @@ def test_rank_sorts_by_a_saved_surrogate_and_skips_bad_lines(tmp_path, capsys) -
     path = tmp_path / "in.txt"
     path.write_text(f"{small}\nsequential(\n{big}\nrouting[perm(0,2,1), computation<relu>, identity]\n")
     argv = ["rank", str(path), "--surrogate", str(tmp_path / "sur"), "--input-shape", "1,8,8", "--classes", "10"]
+    assert main([*argv, "--json"]) == 1  # skipped lines: the ranking is printed, the status says so
+    out, err = capsys.readouterr()
+    assert "skipped line 2: ParseError" in err and "skipped line 4: ShapeError" in err
+    assert "summary: ranked 2 of 4 lines, skipped 2" in err and "--skip-invalid" in err
+    argv.append("--skip-invalid")
     assert main([*argv, "--json"]) == 0
     rows = _json_lines(capsys.readouterr().out)
     assert [r["arch"] for r in rows] == [big, small] and [r["rank"] for r in rows] == [1, 2]

@@ -30,13 +30,22 @@ def test_default_surrogate_loads_offline_and_ranks() -> None:
 
 
 def test_default_surrogate_ships_in_the_wheel(tmp_path: Path) -> None:
+    import shutil
+
     pytest.importorskip("setuptools")
+    src = tmp_path / "src"  # build from a copy: setuptools writes build/ and *.egg-info beside the sources
+    shutil.copytree(ROOT / "surrogate_hub", src / "surrogate_hub", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    before = sorted(p.name for p in ROOT.iterdir())
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"), str(src)],
         check=True, capture_output=True,
     )
-    (wheel,) = tmp_path.glob("surrogate_hub-*.whl")
+    assert sorted(p.name for p in ROOT.iterdir()) == before  # nothing written into the working tree
+    (wheel,) = (tmp_path / "dist").glob("surrogate_hub-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for f in FILES:
         assert f"surrogate_hub/pretrained/einspace-graf-xgb/{f}" in names
+        assert f"surrogate_hub/pretrained/einspace-graf-zcp-xgb/{f}" in names
     assert "surrogate_hub/space/einspace.lark" in names and "surrogate_hub/space/seeds.json" in names

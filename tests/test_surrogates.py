@@ -174,8 +174,8 @@ def test_ranking_orders_best_first_nan_last_ties_stable():
     position, arch, score = next(iter(r))
     assert (position, arch, score) == (1, "c", 0.9)
     records = r.to_records()
-    assert records[0] == {"rank": 1, "arch": "c", "score": 0.9, "index": 2}
-    assert records[-1] == {"rank": 5, "arch": "b", "score": None, "index": 1}
+    assert records[0] == {"rank": 1, "arch": "c", "score": 0.9, "index": 2, "reason": None}
+    assert records[-1] == {"rank": 5, "arch": "b", "score": None, "index": 1, "reason": None}
     json.dumps(records)  # JSON-ready: no NaN
     with pytest.raises(ValueError, match="3 architectures but 2 scores"):
         Ranking.from_scores(["a", "b", "c"], [1, 2])
@@ -215,16 +215,30 @@ def test_invalid_architectures_raise_or_score_nan(fitted, data, bad, message):
     scores = fitted.predict(archs, input_shape=SHAPE_A, errors="nan")
     assert np.isnan(scores[3]) and not np.isnan(scores[:3]).any()
     ranking = fitted.rank(archs, input_shape=SHAPE_A, errors="nan")
-    assert ranking.to_records()[-1] == {"rank": 4, "arch": bad, "score": None, "index": 3}
+    last = ranking.to_records()[-1]
+    assert {k: last[k] for k in ("rank", "arch", "score", "index")} == {"rank": 4, "arch": bad, "score": None, "index": 3}
+    assert message in last["reason"] and ranking.failures == {3: last["reason"]}  # errors="nan" keeps why
+    assert ranking.reasons[:3] == (None, None, None)
     with pytest.raises(TypeError, match="expected an Op|expected an einspace module|int"):
         fitted.predict([42], input_shape=SHAPE_A, errors="nan")  # not an architecture at all: always raises
 
 
-def test_unfitted_and_argument_errors(fitted, data):
+def test_unfitted_and_argument_errors(fitted, data, tmp_path):
     with pytest.raises(NotFittedError, match="not fitted"):
         GrafSurrogate().predict(["computation<norm>"])
     with pytest.raises(NotFittedError):
-        GrafSurrogate().save_pretrained("unused")
+        GrafSurrogate().save_pretrained(tmp_path / "unused")
+    assert not (tmp_path / "unused").exists()  # refused before the folder is made
+    with pytest.raises(TypeError, match="single string"):
+        fitted.rank("computation<norm>")  # not ranked letter by letter
+    with pytest.raises(TypeError, match="single string"):
+        fitted.predict("computation<norm>")
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="num_classes must be a positive integer"):
+            fitted.predict(["computation<norm>"], num_classes=bad)
+    for bad in ((3, 32.5, 32), (3, 32), (0, 8, 8), "3,8,8"):
+        with pytest.raises(ValueError, match="input_shape must be three positive integers"):
+            fitted.predict(["computation<norm>"], input_shape=bad)
     with pytest.raises(ValueError, match="no zero-cost proxies"):
         fitted.predict(["computation<norm>"], zcp=[[1.0]])
     with pytest.raises(ValueError, match="3 architectures but 2 targets"):
@@ -423,8 +437,8 @@ def test_grammar_mismatch_can_be_overridden(saved, tmp_path, caplog):
     [
         (lambda f: (f / "model.json").write_bytes((f / "model.json").read_bytes()[:200]), r"model\.json: not a readable XGBoost JSON model"),
         (lambda f: (f / "model.json").write_bytes(b"\x80\x04garbage\x00\xff" * 50), r"model\.json: not a readable XGBoost JSON model"),
-        (lambda f: (f / "model.json").write_text('{"learner": {"gradient_booster": 1}}'), r"model\.json: not a readable XGBoost JSON model \(map::at"),
-        (lambda f: (f / "model.json").write_text('{"trees": []}'), r"model\.json: .*no 'learner' object"),
+        (lambda f: (f / "model.json").write_text('{"learner": {"gradient_booster": 1}}'), r"model\.json: not a readable XGBoost JSON model \(no 'learner_model_param'"),
+        (lambda f: (f / "model.json").write_text('{"trees": []}'), r"model\.json: not a readable XGBoost JSON model \(no 'learner'"),
         (lambda f: (f / "model.json").unlink(), r"model\.json: not found"),
         (lambda f: (f / "config.json").unlink(), r"config\.json: not found"),
         (lambda f: (f / "config.json").write_bytes(pickle.dumps({"surrogate": "graf-xgb"})), r"config\.json: not"),
@@ -504,6 +518,8 @@ def test_builtin_registrations():
     assert entry.repo_id == "surrogate-hub/einspace-graf-xgb" and entry.kind == "graf-xgb"
     assert entry.local_path == Path(registry.__file__).resolve().parents[1] / "pretrained" / "einspace-graf-xgb"
     assert registry.get_kind("graf-xgb") is GrafSurrogate
+    zcp = registry.get_pretrained("einspace-graf-zcp-xgb")
+    assert zcp.embedded and zcp.kind == "graf-xgb"
 
 
 @pytest.mark.parametrize(
@@ -519,6 +535,7 @@ def test_builtin_registrations():
     ],
 )
 def test_inexact_names_are_refused_with_a_hint(isolated_registry, query, message):
+    isolated_registry._PRETRAINED.pop("einspace-graf-zcp-xgb")  # the hints below are for these two names
     register_pretrained("einspace-graf-xgb-small", kind="graf-xgb", repo_id="surrogate-hub/einspace-graf-xgb-small")
     with pytest.raises(UnknownSurrogateError, match=message) as err:
         load_surrogate(query)

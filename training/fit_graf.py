@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         extras=not args.no_extras, zcp=tuple(args.zcp), default_input_shape=shape, default_num_classes=args.classes
     )
     fit_corpus(sur, args.corpus, revision=args.revision)
+    if args.revision is None and Path(args.corpus).is_dir():  # provenance: the commit of the local corpus
+        import dataclasses
+
+        commit = _git_commit(Path(args.corpus))
+        if commit:
+            sur.config = dataclasses.replace(sur.config, corpus=dataclasses.replace(sur.config.corpus, revision=commit))
     if args.corpus_id:
         import dataclasses
 
@@ -53,9 +59,22 @@ def main(argv: list[str] | None = None) -> int:
                 metrics[f"kendall_tau_{label}_mean"] = round(per["mean"]["tau"], 4)
                 metrics[f"spearman_rho_{label}_mean"] = round(per["mean"]["rho"], 4)
         sur.config = sur.config.with_metrics(metrics) if hasattr(sur.config, "with_metrics") else _replace_metrics(sur.config, metrics)
-    sur.save_pretrained(args.out)
+    sur.save_pretrained(args.out, model_card_kwargs={"model_name": args.out.name})
     print(args.out)
     return 0
+
+
+def _git_commit(folder: Path) -> str | None:
+    """The last commit touching ``folder`` when it is tracked by git and unmodified, else None."""
+    import subprocess
+
+    try:
+        run = lambda *a: subprocess.run(["git", *a], cwd=folder, capture_output=True, text=True, check=True).stdout.strip()  # noqa: E731
+        if run("status", "--porcelain", "--", "."):
+            return None
+        return run("log", "-1", "--format=%H", "--", ".") or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def _replace_metrics(config, metrics: dict):

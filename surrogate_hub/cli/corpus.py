@@ -18,15 +18,12 @@ def _cfg_corpus(p: argparse.ArgumentParser) -> None:
 
 @command("corpus", "build or resume the architecture corpus described by a YAML config")(_cfg_corpus)
 def _corpus(args: argparse.Namespace) -> int:
-    from ..corpus import ConfigError, CorpusConfig
+    from ..corpus import CorpusConfig
     from ..corpus.build import build
 
+    cfg = CorpusConfig.from_yaml(args.config)  # a ConfigError is a user error: one line, status 1
     try:
-        cfg = CorpusConfig.from_yaml(args.config)
         summary = build(cfg, workers=args.workers, progress=not args.no_progress)
-    except ConfigError as err:
-        sys.stderr.write(f"error: {err}\n")
-        return 2
     except KeyboardInterrupt:  # finished records are in the shards; the workers are stopped
         sys.stderr.write(
             f"error: interrupted; finished records are saved in {cfg.output}, "

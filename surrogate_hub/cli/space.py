@@ -6,15 +6,25 @@ import argparse
 import logging
 import sys
 
-from ._common import command, emit, parse_input_shape, positive_int, read_lines
+from ._common import (
+    CommandError,
+    command,
+    emit,
+    integer,
+    parse_input_shape,
+    positive_int,
+    read_lines,
+)
 
 
 # -- sample -----------------------------------------------------------------------------------
 def _cfg_sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=positive_int, default=10, help="number of architectures (default 10)")
     p.add_argument("--input-shape", type=parse_input_shape, required=True, metavar="C,H,W")
-    p.add_argument("--classes", type=positive_int, required=True, metavar="K")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--classes", type=positive_int, default=None, metavar="K",
+                   help="optional, not used: sampling does not depend on the class count (the head is "
+                        "added when an architecture is compiled, scored or inspected)")
+    p.add_argument("--seed", type=integer, default=0)
     p.add_argument("--max-params", type=positive_int, default=None, help="backbone parameter limit")
 
 
@@ -71,8 +81,10 @@ def describe(text: str, input_shape, num_classes: int) -> dict:
 @command("inspect", "print shapes, parameter counts and tree statistics as JSON lines")(_cfg_inspect)
 def _inspect(args: argparse.Namespace) -> int:
     failed = 0
-    for lineno, text in read_lines(args.file):
+    for lineno, text, unreadable in read_lines(args.file):
         row = describe(text, args.input_shape, args.classes)
+        if unreadable:
+            row["error"] = f"UnreadableLine: {unreadable}"
         if row["error"]:
             failed += 1
             logging.getLogger(__name__).warning("line %d: %s", lineno, row["error"])
@@ -90,7 +102,7 @@ def _cfg_features(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", default=None, help="task whose training batch the proxies use")
     p.add_argument("--batch-size", type=positive_int, default=64, help="proxy batch size (default 64)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=integer, default=0)
 
 
 @command("features", "print GRAF features (and optionally zero-cost proxies) as JSON lines")(_cfg_features)
@@ -100,7 +112,7 @@ def _features(args: argparse.Namespace) -> int:
 
     task = None
     if args.zcp and not args.task:
-        raise SystemExit("error: --zcp needs --task NAME (the proxies score one training batch of that task)")
+        raise CommandError("--zcp needs --task NAME (the proxies score one training batch of that task)", status=2)
     if args.task:
         from ..tasks import get_task
 
@@ -108,9 +120,11 @@ def _features(args: argparse.Namespace) -> int:
     shape = args.input_shape or (tuple(task.input_shape) if task else None)
     classes = args.classes or (task.num_classes if task else None)
     failed = 0
-    for lineno, text in read_lines(args.file):
+    for lineno, text, unreadable in read_lines(args.file):
         row: dict = {"arch": text, "graf": None, "error": None}
         try:
+            if unreadable:
+                raise ArchitectureError(unreadable)
             arch = parse(text)
             if shape is not None:
                 infer(arch, shape)

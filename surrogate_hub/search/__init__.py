@@ -1,5 +1,6 @@
-"""Architecture search strategies in einspace (regularised evolution, random search)."""
+"""Architecture search in einspace: regularised evolution as an ask/tell optimiser
+(:class:`RegularizedEvolution`, with :class:`Proposal` and :class:`Member`)."""
 
-from .evolution import RegularizedEvolution
+from .evolution import Member, Proposal, RegularizedEvolution
 
-__all__ = ["RegularizedEvolution"]
+__all__ = ["Member", "Proposal", "RegularizedEvolution"]

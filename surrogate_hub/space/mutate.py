@@ -17,7 +17,11 @@ from .sample import Limits, _rng, sample, sample_state
 from .shapes import ModuleNode, OpNode, aggregate_rule, branch_rule, infer, op_params, unary_rule
 from .tree import Architecture, Path, iter_nodes, replace_at, tree_stats
 
-__all__ = ["mutate"]
+__all__ = ["MutationError", "mutate"]
+
+
+class MutationError(RuntimeError):
+    """No valid mutant was found (raised by :func:`mutate` with ``fallback=False``)."""
 
 
 def _index(root: ModuleNode) -> dict[Path, ModuleNode | OpNode]:
@@ -70,8 +74,15 @@ def mutate(
     rng: random.Random | int | None = None,
     limits: Limits | None = None,
     max_tries: int = 20,
+    fallback: bool = True,
 ) -> Architecture:
-    """A shape-valid mutant of ``arch`` (which must itself be valid for ``input_shape``)."""
+    """A shape-valid mutant of ``arch`` (which must itself be valid for ``input_shape``).
+
+    When ``max_tries`` mutations all fail (invalid shapes, or outside ``limits``), the result is a
+    fresh sample with ``fallback=True`` (the default), else a :class:`MutationError` so that the
+    caller can tell a fresh sample from a child (as :class:`~surrogate_hub.search.RegularizedEvolution`
+    does).
+    """
     rng = _rng(rng)
     limits = limits or Limits()
     annotated = _index(infer(arch, input_shape))
@@ -97,4 +108,6 @@ def mutate(
             continue
         if tree_stats(child).depth <= limits.max_depth and within_limits(root, limits):
             return child
+    if not fallback:
+        raise MutationError(f"no valid mutation found in {max_tries} tries (shape errors or limits)")
     return sample(input_shape, rng=rng, limits=limits)

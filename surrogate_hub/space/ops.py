@@ -23,6 +23,7 @@ __all__ = [
     "COMPUTATION_P",
     "options",
     "grammar_hash",
+    "legacy_grammar_hashes",
 ]
 
 
@@ -118,11 +119,31 @@ def grammar_text() -> str:
     return resources.files(__package__).joinpath("einspace.lark").read_text(encoding="utf-8")
 
 
-def grammar_hash() -> str:
-    """A short hash of the grammar file and option table; saved artifacts record it."""
+#: Version of the shape rules (``shapes.py``): bump it when a rule changes which architectures are
+#: valid or the shapes they produce, so that saved artifacts notice.
+SHAPE_RULES_VERSION: Final = 1
+
+
+def _language_digest() -> hashlib._Hash:
     h = hashlib.sha256(grammar_text().encode())
-    for key, ops in sorted(_OPTIONS.items()):
+    for key, ops in sorted(_OPTIONS.items()):  # every op with its arguments, by (role, arity)
         h.update(repr((key, [str(o) for o in ops])).encode())
+    return h
+
+
+def grammar_hash() -> str:
+    """A short hash of the einspace *language*: the grammar file, the option table (ops, their
+    arguments and arities) and :data:`SHAPE_RULES_VERSION`. Saved artifacts record it; sampling
+    probabilities are not part of it (changing them changes no architecture's meaning)."""
+    h = _language_digest()
+    h.update(f"shape-rules:{SHAPE_RULES_VERSION}".encode())
+    return h.hexdigest()[:16]
+
+
+def legacy_grammar_hashes() -> frozenset[str]:
+    """Hashes that earlier versions wrote for this same language, accepted when reading old artifacts:
+    version 0 hashed the grammar, the option table and the sampling probabilities."""
+    h = _language_digest()
     h.update(repr(sorted(MODULE_PROBS.items())).encode())
     h.update(repr(sorted(ROOT_PROBS.items())).encode())
-    return h.hexdigest()[:16]
+    return frozenset({h.hexdigest()[:16]})

@@ -41,7 +41,10 @@ __all__ = [
     "Surrogate",
     "SurrogateBase",
     "arch_texts",
+    "check_archs",
+    "check_shape_and_classes",
     "fit_corpus",
+    "invalid_reason",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,48 @@ def arch_texts(archs: Iterable[str | Architecture]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def check_archs(archs: Any) -> list:
+    """``archs`` as a list, refusing a single string (which would be ranked letter by letter) and
+    a single :class:`Architecture`."""
+    if isinstance(archs, (str, bytes)):
+        raise TypeError(
+            "archs must be a list of architectures, got a single string; pass [arch] to score one "
+            f"architecture ({archs[:60]!r})"
+        )
+    if isinstance(archs, Architecture):
+        raise TypeError("archs must be a list of architectures, got a single Architecture; pass [arch]")
+    return list(archs)
+
+
+def check_shape_and_classes(input_shape: Any, num_classes: Any) -> None:
+    """Refuse an input shape that is not three positive integers and a class count that is not a
+    positive integer (``None`` means the surrogate's default and passes)."""
+    if input_shape is not None:
+        dims = list(input_shape) if isinstance(input_shape, (tuple, list, np.ndarray)) else None
+        if dims is None or len(dims) != 3 or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in dims
+        ):
+            raise ValueError(f"input_shape must be three positive integers (C, H, W), got {input_shape!r}")
+    if num_classes is not None and (
+        not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < 1
+    ):
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+
+
+def invalid_reason(arch: str | Architecture, input_shape: Sequence[int] | None) -> str:
+    """Why ``arch`` cannot be scored: the parse or shape error at ``input_shape``, as one line."""
+    from ..space import infer, parse
+    from ..space.errors import ArchitectureError
+
+    try:
+        value = parse(arch) if isinstance(arch, str) else arch
+        if input_shape is not None:
+            infer(value, tuple(input_shape))
+    except ArchitectureError as err:
+        return f"{type(err).__name__}: {err}"
+    return "could not be scored (non-finite features)"
+
+
 class RankedArch(NamedTuple):
     """One entry of a :class:`Ranking`: 1-based ``position``, compact ``arch`` string, ``score``."""
 
@@ -73,15 +118,29 @@ class Ranking:
 
     ``archs`` and ``scores`` are in input order; ``order`` holds the input indices sorted by
     descending score, ties kept in input order and NaN scores (invalid architectures) last.
-    Iterating yields :class:`RankedArch` ``(position, arch, score)`` best first, positions 1-based.
+    ``reasons`` (input order) says why each NaN-scored architecture could not be scored (``None``
+    for the others). Iterating yields :class:`RankedArch` ``(position, arch, score)`` best first,
+    positions 1-based.
     """
 
     archs: tuple[str, ...]
     scores: np.ndarray
     order: np.ndarray
+    reasons: tuple[str | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.reasons:
+            object.__setattr__(self, "reasons", (None,) * len(self.archs))
+        elif len(self.reasons) != len(self.archs):
+            raise ValueError(f"got {len(self.archs)} architectures but {len(self.reasons)} reasons")
 
     @classmethod
-    def from_scores(cls, archs: Sequence[str | Architecture], scores: Sequence[float] | np.ndarray) -> Ranking:
+    def from_scores(
+        cls,
+        archs: Sequence[str | Architecture],
+        scores: Sequence[float] | np.ndarray,
+        reasons: Sequence[str | None] | None = None,
+    ) -> Ranking:
         texts = arch_texts(archs)
         s = np.asarray(scores, dtype=np.float64).reshape(-1)
         if len(s) != len(texts):
@@ -90,7 +149,12 @@ class Ranking:
         order = np.lexsort((np.arange(len(s)), key))
         s.setflags(write=False)
         order.setflags(write=False)
-        return cls(texts, s, order)
+        return cls(texts, s, order, tuple(reasons) if reasons is not None else ())
+
+    @property
+    def failures(self) -> dict[int, str]:
+        """``{input index: reason}`` of the architectures that could not be scored."""
+        return {i: r for i, r in enumerate(self.reasons) if r is not None}
 
     def __len__(self) -> int:
         return len(self.archs)
@@ -106,14 +170,16 @@ class Ranking:
         return [entry for entry, _ in zip(self, range(k))]
 
     def to_records(self) -> list[dict[str, Any]]:
-        """JSON-ready rows, best first: ``{"rank", "arch", "score", "index"}``; ``index`` is the
-        position in the input, ``score`` is ``None`` for an invalid architecture (NaN)."""
+        """JSON-ready rows, best first: ``{"rank", "arch", "score", "index", "reason"}``; ``index``
+        is the position in the input; ``score`` is ``None`` for an invalid architecture (NaN) and
+        ``reason`` then says why (else ``None``)."""
         return [
             {
                 "rank": position,
                 "arch": self.archs[i],
                 "score": None if np.isnan(self.scores[i]) else float(self.scores[i]),
                 "index": i,
+                "reason": self.reasons[i],
             }
             for position, i in enumerate(self.order.tolist(), 1)
         ]
@@ -166,9 +232,25 @@ class SurrogateBase:
         raise NotImplementedError
 
     def rank(self, archs: Iterable[str | Architecture], **kwargs: Any) -> Ranking:
-        """Score ``archs`` with :meth:`predict` (same keyword arguments) and sort best first."""
-        items = list(archs)
-        return Ranking.from_scores(items, self.predict(items, **kwargs))
+        """Score ``archs`` with :meth:`predict` (same keyword arguments) and sort best first; with
+        ``errors="nan"`` the ranking's ``reasons`` say why each NaN-scored architecture failed."""
+        items = check_archs(archs)
+        scores = self.predict(items, **kwargs)
+        reasons = None
+        bad = np.flatnonzero(np.isnan(np.asarray(scores, dtype=np.float64)))
+        if len(bad):
+            shape = kwargs.get("input_shape") or getattr(getattr(self, "config", None), "default_input_shape", None)
+            task = kwargs.get("task")
+            if kwargs.get("input_shape") is None and task is not None and not isinstance(task, str):
+                shape = task.input_shape
+            elif kwargs.get("input_shape") is None and isinstance(task, str):
+                from .task_inputs import resolve_task
+
+                shape = resolve_task(task).input_shape
+            reasons = [None] * len(items)
+            for i in bad.tolist():
+                reasons[i] = invalid_reason(items[i], shape)
+        return Ranking.from_scores(items, scores, reasons)
 
 
 def fit_corpus(
@@ -188,14 +270,14 @@ def fit_corpus(
     location and revision are recorded there. Returns the fitted surrogate.
     """
     source = None
+    zcp = tuple(getattr(surrogate, "zcp_names", ()))
     if isinstance(dataset_or_path, (str, os.PathLike)):
         from ..corpus import load
 
         source = (str(dataset_or_path), revision)
-        dataset = load(dataset_or_path, revision=revision)
+        dataset = load(dataset_or_path, revision=revision, **({"zcp": True} if zcp else {}))
     else:
         dataset = dataset_or_path
-    zcp = tuple(getattr(surrogate, "zcp_names", ()))
     rows = training_rows(dataset, tasks=tasks, drop_zero=False, zcp=zcp)
     if not len(rows):
         raise ValueError(f"no usable training rows (dropped: {dict(rows.dropped or {})})")

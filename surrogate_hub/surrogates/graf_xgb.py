@@ -46,11 +46,12 @@ from huggingface_hub import ModelCard, ModelCardData, ModelHubMixin
 
 from ..features.graf import GRAF_VERSION, feature_names, graf_matrix, names_hash
 from ..space.errors import ArchitectureError
-from ..space.ops import grammar_hash
+from ..space.ops import grammar_hash, legacy_grammar_hashes
 from ..space.tree import Architecture
-from .base import SurrogateBase, arch_texts
+from .base import SurrogateBase, arch_texts, check_archs, check_shape_and_classes
 from .errors import GrammarMismatchError, NotFittedError, SurrogateLoadError
 from .targets import NORMALISATIONS, normalise_targets
+from .xgb_numpy import UnsupportedModelError, load_forest
 
 __all__ = [
     "CONFIG_FILE",
@@ -420,6 +421,8 @@ class GrafSurrogate(
             raise TypeError("pass either a config or settings, not both")
         self.config: GrafSurrogateConfig = config if config is not None else GrafSurrogateConfig.make(**settings)
         self._booster: Any = None
+        self._forest: Any = None  #: numpy evaluator of a loaded model (:mod:`.xgb_numpy`); no xgboost
+        self._model_path: Path | None = None  #: the loaded model file, for a lazy xgboost Booster
         self.n_jobs = n_jobs
 
     @property
@@ -453,16 +456,19 @@ class GrafSurrogate(
 
     @property
     def is_fitted(self) -> bool:
-        return self._booster is not None
+        return self._booster is not None or self._forest is not None
 
     @property
     def booster(self):
-        """The fitted ``xgboost.Booster``."""
+        """The fitted ``xgboost.Booster`` (imports xgboost; a loaded model is read again by it)."""
         self._check_fitted()
+        if self._booster is None:
+            self._booster = _load_booster(self._model_path, self.feature_names)
+            self._booster.set_param({"nthread": self._nthread()})
         return self._booster
 
     def _check_fitted(self) -> None:
-        if self._booster is None:
+        if self._booster is None and self._forest is None:
             raise NotFittedError("this GrafSurrogate is not fitted: call fit() or load one with from_pretrained()")
 
     def __repr__(self) -> str:
@@ -479,7 +485,8 @@ class GrafSurrogate(
             return None
         if zcp is None:
             raise ValueError(
-                f"this surrogate uses the zero-cost proxies {list(names)}: pass zcp= (an array "
+                f"this surrogate uses the zero-cost proxies {list(names)}: pass task= (your data: a task "
+                "name, 'npy:ROOT/NAME' or a Task; the proxies are computed on it) or zcp= (an array "
                 "[n_archs, n_proxies] in that order, or a mapping name -> values)"
             )
         if isinstance(zcp, Mapping):
@@ -603,6 +610,7 @@ class GrafSurrogate(
         params["nthread"] = self._nthread()
         dtrain = xgb.DMatrix(X, label=y_fit, missing=np.nan, feature_names=list(self.feature_names))
         self._booster = xgb.train(params, dtrain, num_boost_round=rounds)
+        self._forest = self._model_path = None
         return self
 
     def predict(
@@ -612,16 +620,47 @@ class GrafSurrogate(
         input_shape: Sequence[int] | None = None,
         num_classes: int | None = None,
         zcp: Any = None,
+        task: Any = None,
         errors: str = "raise",
+        progress: bool = False,
+        workers: int | None = None,
     ) -> np.ndarray:
         """Scores (float64, higher = better) for ``archs`` at ``input_shape``/``num_classes``
-        (default: the config's); NaN for invalid architectures when ``errors="nan"``."""
+        (default: the config's, or the task's); NaN for invalid architectures when ``errors="nan"``.
+
+        A surrogate with zero-cost proxies needs ``zcp`` (precomputed) or ``task`` (a task name,
+        ``"npy:ROOT/NAME"`` or a :class:`~surrogate_hub.tasks.Task`): the proxies are then computed
+        on one training batch of that task (torch; ``workers`` processes for large inputs,
+        ``progress`` bar on stderr), and the input shape and class count default to the task's.
+        """
         self._check_fitted()
-        items = list(archs)
+        items = check_archs(archs)
         if not items:
             return np.empty(0, dtype=np.float64)
+        if task is not None:
+            from .task_inputs import resolve_task
+
+            task = resolve_task(task)
+            input_shape = tuple(task.input_shape) if input_shape is None else input_shape
+            num_classes = task.num_classes if num_classes is None else num_classes
+        check_shape_and_classes(input_shape, num_classes)
+        if zcp is None and task is not None and self.zcp_names:
+            from .task_inputs import task_proxies
+
+            # graph features first: invalid architectures fail (or get NaN) before any proxy is computed
+            names = self.zcp_names
+            probe = self.features(items, input_shapes=input_shape, num_classes=num_classes,
+                                  zcp=np.zeros((len(items), len(names))), errors=errors)
+            valid = np.flatnonzero(~np.isnan(probe[:, : probe.shape[1] - len(names)]).any(axis=1))
+            zcp = np.full((len(items), len(names)), np.nan)
+            if len(valid):
+                zcp[valid] = task_proxies([items[i] for i in valid], task, names, input_shape=input_shape,
+                                          progress=progress, workers=workers)
         X = self.features(items, input_shapes=input_shape, num_classes=num_classes, zcp=zcp, errors=errors)
-        scores = np.asarray(self._booster.inplace_predict(X), dtype=np.float64).reshape(-1)
+        if self._forest is not None:
+            scores = self._forest.predict(X)
+        else:
+            scores = np.asarray(self._booster.inplace_predict(X), dtype=np.float64).reshape(-1)
         n_base = len(feature_names(self.config.feature_set.extras))
         scores[np.isnan(X[:, :n_base]).any(axis=1)] = np.nan
         return scores
@@ -633,8 +672,14 @@ class GrafSurrogate(
         self._check_fitted()
         save_directory = Path(save_directory)
         (save_directory / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n", encoding="utf-8")
-        self._booster.save_model(str(save_directory / MODEL_FILE))
+        self.booster.save_model(str(save_directory / MODEL_FILE))
         (save_directory / CARD_FILE).unlink(missing_ok=True)
+
+    def save_pretrained(self, save_directory: str | Path, **kwargs: Any):
+        """``ModelHubMixin.save_pretrained`` (same arguments), refused before any folder is made
+        when the surrogate is not fitted."""
+        self._check_fitted()
+        return super().save_pretrained(save_directory, **kwargs)
 
     @classmethod
     def from_pretrained(
@@ -694,7 +739,12 @@ class GrafSurrogate(
         _check_compatible(config, str(config_path), allow_grammar_mismatch)
         model_path = resolve_file(model_id, MODEL_FILE, **hub)
         surrogate = cls(config)
-        surrogate._booster = _load_booster(model_path, surrogate.feature_names)
+        surrogate._model_path = model_path
+        try:  # numpy trees: no xgboost import (a cold start); xgboost for what they do not cover
+            surrogate._forest = load_forest(model_path, surrogate.feature_names)
+        except UnsupportedModelError as err:
+            log.info("%s: %s; predicting with xgboost", model_path, err)
+            surrogate._booster = _load_booster(model_path, surrogate.feature_names)
         surrogate.n_jobs = n_jobs
         return surrogate
 
@@ -754,7 +804,7 @@ class GrafSurrogate(
 # ------------------------------------------------------------------------------------- helpers
 def _check_compatible(config: GrafSurrogateConfig, source: str, allow_grammar_mismatch: bool) -> None:
     current = grammar_hash()
-    if config.grammar_hash != current:
+    if config.grammar_hash != current and config.grammar_hash not in legacy_grammar_hashes():
         msg = (
             f"{source}: the surrogate was trained for einspace grammar {config.grammar_hash}, this "
             f"installation has {current}; its scores may be meaningless"

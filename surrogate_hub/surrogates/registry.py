@@ -207,17 +207,22 @@ def load_surrogate(
     )
     from .graf_xgb import CONFIG_FILE, read_config_file, resolve_file
 
+    if source.where == "hub" and not local_files_only:
+        hub["local_files_only"] = _offline_fallback(source, CONFIG_FILE, hub)
     try:
         config_path = resolve_file(source.location, CONFIG_FILE, **hub) if source.where == "hub" else Path(
             source.location, CONFIG_FILE
         )
     except Exception as err:
+        if not _is_hub_error(err):
+            raise
+        first = " ".join(str(err).split())[:300] or type(err).__name__
         if source.name is not None:  # a registered name: say which one and why it is not available
             raise SurrogateLoadError(
                 f"surrogate {source.name!r} is not embedded in this installation and could not be "
-                f"fetched from the Hub repo {source.location!r}: {err}"
+                f"fetched from the Hub repo {source.location!r}: {first}"
             ) from err
-        raise
+        raise  # a repo id: the Hub client's own error (e.g. RepositoryNotFoundError) says what is wrong
     kind = read_config_file(config_path).get("surrogate")
     if not isinstance(kind, str) or kind not in _KINDS:
         raise SurrogateLoadError(
@@ -231,6 +236,64 @@ def load_surrogate(
     return cls.from_pretrained(source.location, **hub, **load_kwargs)
 
 
+def _is_hub_error(err: BaseException) -> bool:
+    """An error of the Hub client or the network (not a bug of ours)."""
+    module = type(err).__module__ or ""
+    return module.startswith(("huggingface_hub", "httpx", "httpcore", "requests", "urllib3")) or isinstance(err, OSError)
+
+
+def _endpoint_reachable(endpoint: str, timeout: float = 1.0) -> str | None:
+    """``None`` when a TCP connection to ``endpoint`` opens within ``timeout`` seconds, else why not.
+    Name resolution runs in a thread, so a hanging resolver cannot stall the caller either."""
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    url = urlsplit(endpoint)
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    outcome: list[str | None] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            outcome.append(None)
+        except OSError as err:
+            outcome.append(f"{type(err).__name__}: {err}")
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout + 0.2)
+    return outcome[0] if outcome else f"no answer within {timeout:g} s"
+
+
+def _offline_fallback(source: Source, filename: str, hub: dict[str, Any]) -> bool:
+    """Decide, in about a second, how a Hub repo loads: ``False`` (online, the normal path) or
+    ``True`` (offline but cached: use the cache). A repo that is neither reachable nor cached is a
+    :class:`SurrogateLoadError` saying so, instead of a long series of network retries."""
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    if hub.get("force_download"):
+        return False
+    cached = try_to_load_from_cache(
+        source.location, filename, cache_dir=hub.get("cache_dir"), revision=hub.get("revision")
+    )
+    is_cached = isinstance(cached, str)
+    if constants.HF_HUB_OFFLINE:
+        reason = "offline mode is on (HF_HUB_OFFLINE=1)"
+    else:
+        reason = _endpoint_reachable(constants.ENDPOINT)
+        if reason is None:
+            return False
+        reason = f"the Hub at {constants.ENDPOINT} cannot be reached ({reason})"
+    if is_cached:
+        return True
+    what = f"surrogate {source.name!r} is not embedded in this installation, its Hub repo {source.location!r}" if source.name else f"{source.location!r}"
+    raise SurrogateLoadError(
+        f"{what} is not a local folder and not in the Hugging Face cache, and {reason}; "
+        f"connect to the network, or give a local folder or one of the embedded surrogates {list_surrogates()}"
+    )
+
+
 # ------------------------------------------------------------------------------------ built-ins
 register_kind("graf-xgb", "surrogate_hub.surrogates.graf_xgb:GrafSurrogate")
 register_pretrained(
@@ -239,4 +302,12 @@ register_pretrained(
     repo_id="surrogate-hub/einspace-graf-xgb",
     local_path="pretrained/einspace-graf-xgb",
     description="GRAF + extras XGBoost surrogate fitted on all tasks of the offline einspace corpus v1",
+)
+register_pretrained(
+    "einspace-graf-zcp-xgb",
+    kind="graf-xgb",
+    repo_id="surrogate-hub/einspace-graf-zcp-xgb",
+    local_path="pretrained/einspace-graf-zcp-xgb",
+    description="GRAF + extras + 7 zero-cost proxies XGBoost surrogate fitted on corpus v1; needs a task "
+    "(the proxies are computed on its data)",
 )
