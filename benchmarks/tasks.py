@@ -12,7 +12,8 @@ are cached in a JSONL file beside the output, so an interrupted run resumes wher
     python benchmarks/tasks.py --config training/configs/corpus_v2.yaml --random 60 --workers 2
     python benchmarks/tasks.py --config training/configs/corpus_v2.yaml --from-corpus corpus/einspace-offline-v2
 
-``--from-corpus`` reads bars 1 and 2 from a built (or partly built) corpus instead of training.
+``--from-corpus`` reads the random architectures, their noise pairs and the seeds from a built (or
+partly built) corpus instead of training them; only the linear baselines are trained.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _train(job: tuple) -> dict:
             "origin": "random" if kind == "random" else kind}
 
 
-def plan(cfg, n_random: int, tasks: list[str]) -> list[tuple]:
+def plan(cfg, n_random: int, tasks: list[str], seeds: bool = True) -> list[tuple]:
     """Jobs per task: n random architectures (profile, seeded per task) x seeds 0 and 1, the linear
     baselines and the config's shared seeds, all at the training seed of the config."""
     from surrogate_hub.corpus.build import _seed_arch
@@ -77,7 +78,7 @@ def plan(cfg, n_random: int, tasks: list[str]) -> list[tuple]:
             except Exception:  # noqa: BLE001 - a baseline that does not fit this shape is skipped
                 continue
             jobs.append((name, "linear", arch, cfg.seed))
-        for spec in cfg.shared.seeds:
+        for spec in cfg.shared.seeds if seeds else ():
             jobs.append((name, f"seed:{spec}", _seed_arch(spec, shape), cfg.seed))
     return jobs
 
@@ -99,19 +100,20 @@ def summarise(rows: list[dict], n_random: int) -> list[dict]:
             if len(seeds_sorted) >= 2 and all(s in runs and runs[s]["status"] == "ok" for s in seeds_sorted[:2]):
                 pairs.append((runs[seeds_sorted[0]]["val_acc"], runs[seeds_sorted[1]]["val_acc"]))
         pairs = pairs[:n_random] if n_random else pairs
+        first = [r["val_acc"] for r in mine if r["kind"] == "random" and r["status"] == "ok" and r["seed"] == seeds_sorted[0]] if seeds_sorted else []
         linear = [r["val_acc"] for r in mine if r["kind"] == "linear" and r["status"] == "ok"]
         seeds = {r["kind"][5:]: r for r in mine if r["kind"].startswith("seed:")}
         seed_ok = [r["val_acc"] for r in seeds.values() if r["status"] == "ok"]
-        near = near_chance_share([p[0] for p in pairs], k)
+        near = near_chance_share(first, k)
         ceiling = noise_ceiling(pairs)
         best_linear = max(linear, default=None)
         best_seed = max(seed_ok, default=None)
         out.append({
-            "task": name, "classes": k, "pairs": len(pairs),
+            "task": name, "classes": k, "random": len(first), "pairs": len(pairs),
             "near_chance": None if near is None else round(near, 3),
             "ceiling_tau": None if ceiling is None else round(ceiling, 3),
-            "random_median": round(sorted(p[0] for p in pairs)[len(pairs) // 2], 3) if pairs else None,
-            "random_max": round(max(p[0] for p in pairs), 3) if pairs else None,
+            "random_median": round(sorted(first)[len(first) // 2], 3) if first else None,
+            "random_max": round(max(first), 3) if first else None,
             "best_linear": best_linear, "best_seed": best_seed,
             "best_seed_name": max(seeds, key=lambda s: seeds[s]["val_acc"] or -1) if seed_ok else None,
             "seed_beats_linear": None if best_seed is None or best_linear is None else best_seed > best_linear,
@@ -136,36 +138,38 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     cfg = CorpusConfig.from_yaml(args.config)
     tasks = args.tasks or list(cfg.tasks)
+    corpus_rows: list[dict] = []
     if args.from_corpus:
         from surrogate_hub.corpus.build import read_shards
-        from surrogate_hub.corpus.signal import task_signal
 
         records, _ = read_shards(Path(args.from_corpus) / "data", quarantine=False)
-        signal = task_signal(r for r in records.values() if r["task"] in tasks)
-        rows = [{"task": t, **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.items()}} for t, s in signal.items()]
-        print(table(rows, list(rows[0])))
-        write_json({"config": args.config, "source": args.from_corpus, "rows": rows}, args.out)
-        return 0
+        for r in records.values():
+            if r["task"] in tasks and r["origin"] in ("random", "seed"):
+                kind = "random" if r["origin"] == "random" else "seed:" + r["job_id"].split("/seed/", 1)[-1]
+                corpus_rows.append({"task": r["task"], "kind": kind, "arch": r["arch"], "seed": r["seed"],
+                                    "status": r["status"], "val_acc": r["val_acc"], "seconds": r["train_seconds"] or 0.0,
+                                    "num_classes": r["num_classes"], "origin": r["origin"]})
     cache = Path(args.out).with_suffix(".runs.jsonl")
     done = {}
     if cache.exists():
         for line in cache.read_text().splitlines():
             r = json.loads(line)
             done[(r["task"], r["kind"], r["arch"], r["seed"])] = r
-    jobs = [j for j in plan(cfg, args.random, tasks) if j not in done]
+    planned = plan(cfg, 0, tasks, seeds=False) if args.from_corpus else plan(cfg, args.random, tasks)
+    jobs = [j for j in planned if j not in done]
     print(f"{len(done)} trainings cached, {len(jobs)} to run", flush=True)
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool, cache.open("a") as fh:
         for row in pool.map(_train, [(args.config, *j) for j in jobs], chunksize=1):
             done[(row["task"], row["kind"], row["arch"], row["seed"])] = row
             fh.write(json.dumps(row) + "\n")
             fh.flush()
-    rows = summarise([r for r in done.values() if r["task"] in tasks], args.random)
-    cols = ["task", "classes", "pairs", "near_chance", "ceiling_tau", "random_median", "random_max",
+    rows = summarise([r for r in done.values() if r["task"] in tasks] + corpus_rows, 0 if args.from_corpus else args.random)
+    cols = ["task", "classes", "random", "pairs", "near_chance", "ceiling_tau", "random_median", "random_max",
             "best_linear", "best_seed", "best_seed_name", "s_per_training"]
     print(table(rows, cols))
     wins = sum(bool(r["seed_beats_linear"]) for r in rows)
     print(f"\nseeds beat the best linear baseline on {wins}/{len(rows)} tasks (bar: half)")
-    write_json({"config": args.config, "budget": cfg.budget, "task_budgets": cfg.task_budgets,
+    write_json({"config": args.config, "source": args.from_corpus or "fresh trainings", "budget": cfg.budget, "task_budgets": cfg.task_budgets,
                 "profile": cfg.profile, "random_per_task": args.random, "linear_baselines": list(LINEAR),
                 "bars": {"near_chance_max": NEAR_CHANCE_BAR, "ceiling_min": CEILING_BAR, "seed_win_share": SEED_WIN_BAR},
                 "seed_wins": wins, "rows": rows}, args.out)

@@ -1,8 +1,10 @@
 """Summarise a corpus: a markdown report and PNG plots.
 
-Writes ``{out}/report.md`` with records and failures per task, accuracy statistics, build time,
-and the cross-task Kendall τ matrix on the shared pool (how well an architecture ranking on one
-task transfers to another), plus ``acc_per_task.png``, ``acc_vs_params.png`` and ``tau_matrix.png``.
+Writes ``{out}/report.md`` with records and failures per task, the signal of each task's labels
+(near-chance share, noise ceiling), accuracy statistics, build time, and the cross-task Kendall τ
+matrix on the shared pool (how well an architecture ranking on one task transfers to another), plus
+``acc_per_task.png``, ``acc_vs_params.png``, ``tau_matrix.png``, ``learning_curves.png`` (when the
+records carry curves) and ``signal.json``.
 
     python training/corpus_report.py corpus/einspace-offline-v1 [--out corpus/einspace-offline-v1/report]
 """
@@ -23,8 +25,9 @@ def shared_tau(records: list[dict]) -> tuple[list[str], np.ndarray, np.ndarray]:
     from scipy.stats import kendalltau
 
     acc: dict[str, dict[str, float]] = defaultdict(dict)
+    first_seed = min(r["seed"] for r in records)  # second-seed (noise) runs are not mixed in
     for r in records:
-        if r["pool"] == "shared" and r["origin"] == "random" and r["status"] == "ok":
+        if r["pool"] == "shared" and r["origin"] == "random" and r["status"] == "ok" and r["seed"] == first_seed:
             acc[r["task"]][r["arch"]] = r["val_acc"]
     tasks = sorted(acc)
     tau = np.full((len(tasks), len(tasks)), np.nan)
@@ -79,6 +82,35 @@ def report(corpus: Path, out: Path) -> Path:
     fig.savefig(out / "acc_vs_params.png", dpi=110)
     plt.close(fig)
 
+    curves = {t: [r["val_curve"] for r in ok[t] if r.get("val_curve")] for t in tasks}
+    if any(curves.values()):
+        fig, axes = plt.subplots(rows_n, cols, figsize=(3.2 * cols, 2.6 * rows_n), squeeze=False)
+        for ax, t in zip(axes.flat, tasks):
+            mine = curves[t]
+            if mine:
+                length = max(len(c) for c in mine)
+                grid = np.array([c + [np.nan] * (length - len(c)) for c in mine])
+                epochs = np.arange(1, length + 1)
+                for c in mine[:: max(1, len(mine) // 60)]:
+                    ax.plot(range(1, len(c) + 1), c, color="tab:blue", alpha=0.12, lw=0.7)
+                ax.plot(epochs, np.nanmedian(grid, axis=0), color="black", lw=1.5, label="median")
+                ax.plot(epochs, np.nanquantile(grid, 0.9, axis=0), color="tab:red", lw=1.2, label="90th pct")
+            ax.set_title(t, fontsize=9)
+            ax.set_xlabel("epoch", fontsize=8)
+            ax.set_ylabel("val acc", fontsize=8)
+        for ax in list(axes.flat)[len(tasks):]:
+            ax.axis("off")
+        axes.flat[0].legend(fontsize=7)
+        fig.suptitle("Learning curves (validation accuracy after each epoch)", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(out / "learning_curves.png", dpi=110)
+        plt.close(fig)
+
+    from surrogate_hub.corpus.signal import task_signal
+
+    signal = task_signal(records)
+    (out / "signal.json").write_text(json.dumps(signal, indent=1))
+
     tau_tasks, tau, n = shared_tau(records)
     fig, ax = plt.subplots(figsize=(6, 5))
     im = ax.imshow(tau, vmin=-1, vmax=1, cmap="RdBu_r")
@@ -108,6 +140,15 @@ def report(corpus: Path, out: Path) -> Path:
             f"| {t} | {len(mine)} | {len(accs)} | {', '.join(f'{k} {v}' for k, v in sorted(fails.items())) or 'none'} | "
             f"{q(0.5)} | {q(0.9)} | {q(1.0)} | {sum(secs) / 3600:.2f} | {statistics.mean(secs):.1f} |"
         )
+    lines += ["", "## Signal of each task's labels", "",
+              "*Near chance*: successful random architectures (first seed) within 1.2× of chance. *Noise ceiling*: Kendall τ "
+              "between two training seeds of the same architectures; no predictor ranks a task better.", "",
+              "| task | near chance | noise ceiling τ | pairs |", "| --- | --- | --- | --- |"]
+    for t in tasks:
+        sig = signal[t]
+        near = "–" if sig["near_chance_share"] is None else f"{100 * sig['near_chance_share']:.0f} %"
+        ceiling = "–" if sig["noise_ceiling"] is None else f"{sig['noise_ceiling']:.3f}"
+        lines.append(f"| {t} | {near} | {ceiling} | {sig['noise_pairs']} |")
     by_origin = Counter((r["origin"], r["status"] == "ok") for r in records)
     lines += ["", "Records by origin (ok / all): " + ", ".join(
         f"{o} {by_origin[(o, True)]}/{by_origin[(o, True)] + by_origin[(o, False)]}" for o in ("random", "evolution", "seed")), ""]
@@ -123,6 +164,8 @@ def report(corpus: Path, out: Path) -> Path:
         lines += ["", f"Mean off-diagonal τ: {np.nanmean(off):.3f}."]
     lines += ["", "![accuracy per task](acc_per_task.png)", "", "![accuracy vs parameters](acc_vs_params.png)", "",
               "![cross-task tau](tau_matrix.png)", ""]
+    if (out / "learning_curves.png").exists():
+        lines += ["![learning curves](learning_curves.png)", ""]
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     (out / "tau_matrix.json").write_text(json.dumps({"tasks": tau_tasks, "tau": np.where(np.isnan(tau), None, tau).tolist(), "n": n.tolist()}, indent=1))
