@@ -13,7 +13,7 @@ from ._common import command, commands, parse_input_shape
 __all__ = ["main", "build_parser", "command", "parse_input_shape"]
 
 #: command-group modules, imported for their registrations (order = order in --help)
-_GROUPS = ("space", "train", "corpus", "rank")
+_GROUPS = ("space", "train", "corpus", "rank", "search")
 
 
 def _load_groups() -> None:
