@@ -53,6 +53,7 @@ class SearchConfig:
     surrogate: str | None = "einspace-graf-xgb"
     transfer_corpus: str | None = None
     transfer_weight: float = 0.1
+    transfer_exclude: tuple[str, ...] = ()  #: corpus tasks never used as transfer rows (the run's own task never is)
     objective_iterations: int | None = None  #: None: budget - population (the baseline's rounds)
     objective_improvement: float = 0.005
     train: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +94,8 @@ class SearchConfig:
         for key in ("task", "strategy"):
             if not raw.get(key):
                 raise SearchConfigError(f"{source}: {key} is required")
+        if isinstance(raw.get("transfer_exclude"), list):
+            raw = {**raw, "transfer_exclude": tuple(raw["transfer_exclude"])}
         try:
             cfg = cls(**raw)
         except TypeError as err:
@@ -101,7 +104,9 @@ class SearchConfig:
         return cfg
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        out["transfer_exclude"] = list(self.transfer_exclude)
+        return out
 
     def replace(self, **changes: Any) -> SearchConfig:
         return dataclasses.replace(self, **changes)

@@ -87,7 +87,7 @@ def prepare(cfg: SearchConfig) -> Prepared:
             ds = load(cfg.transfer_corpus, zcp=bool(names))
         except (FileNotFoundError, ValueError) as err:
             raise SearchSetupError(f"transfer_corpus {cfg.transfer_corpus!r}: {err}") from None
-        others = sorted(set(ds["task"]) - {task.name})
+        others = sorted(set(ds["task"]) - {task.name} - set(cfg.transfer_exclude))
         prepared.transfer = training_rows(ds, tasks=others, drop_zero=False, zcp=names)
         log.info("transfer rows: %d from tasks %s", len(prepared.transfer), others)
     return prepared
