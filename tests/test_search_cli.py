@@ -73,3 +73,46 @@ def test_a_missing_config_file_and_a_different_rerun(torch1, tmp_path, tiny_yaml
 def test_plot_errors(tmp_path, capsys) -> None:
     assert main(["plot", str(tmp_path)]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path}: no search runs in this folder\n"
+
+
+def test_the_shipped_configs_are_valid() -> None:
+    from pathlib import Path
+
+    from surrogate_hub.search import SearchConfig
+
+    folder = Path(__file__).resolve().parents[1] / "search"
+    paper = sorted(folder.glob("paper_*.yaml"))
+    assert len(paper) == 8
+    for path in paper:
+        cfg = SearchConfig.make(yaml_path=path)
+        assert cfg.profile == "paper" and cfg.task == f"npy:/data/unseen-nas/{path.stem[6:]}" and cfg.device == "cuda"
+        assert (cfg.budget, cfg.population, cfg.tournament, cfg.proposals, cfg.train_per_round, cfg.refit_every) == (300, 100, 10, 20, 5, 20)
+        assert cfg.train["epochs"] == 16 and cfg.final_train["epochs"] == 64
+    demo = SearchConfig.make(yaml_path=folder / "demo_cpu.yaml")
+    assert demo.device == "cpu" and demo.task == "tile-digits"
+
+
+def test_a_paper_config_runs_on_an_npy_task(torch1, tmp_path, capsys) -> None:
+    """The paper protocol's config, pointed at a small generated dataset in the Unseen-NAS layout."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from surrogate_hub.tasks.base import save_npy_layout
+
+    rng = np.random.default_rng(0)
+    splits = {}
+    for split, n in (("train", 120), ("valid", 40), ("test", 40)):
+        y = rng.integers(0, 3, n)
+        x = rng.normal(size=(n, 2, 6, 6)).astype(np.float32) + y[:, None, None, None]
+        splits[split] = (x, y)
+    save_npy_layout(splits, tmp_path / "data" / "toy")
+    config = Path(__file__).resolve().parents[1] / "search" / "paper_addnist.yaml"
+    argv = ["search", "--config", str(config), "--task", f"npy:{tmp_path / 'data' / 'toy'}", "--device", "cpu",
+            "--budget", "3", "--population", "2", "--out", str(tmp_path / "run"), "--no-progress"]
+    # the paper's 16-epoch candidates and 64-epoch retraining, kept fast by 3 candidates on 120 examples
+    assert main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["task"] == "toy" and printed["n_trained"] == 3
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["final"]["status"] == "ok" and summary["device"] == "cpu" and summary["final_train"]["epochs"] == 64
