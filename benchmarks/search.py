@@ -15,7 +15,8 @@ next to it, and prints a table.
 strategy needed for its mean best-so-far curve to reach the baseline's mean final best; null if it
 never did. ``per_seed`` gives the same per seed, against that seed's baseline run.
 
-Full size (about 3 CPU-hours with 2 workers on an unloaded 2-core machine)::
+Full size (5,400 trained candidates: about 2-3 hours with 2 workers on an unloaded 2-core machine, at
+corpus v1's ~2.5 s per candidate; several times that on a loaded one)::
 
     python benchmarks/search.py --tasks mult-digits tile-digits synth-language --seeds 0 1 2 \\
         --population 30 --budget 120 --workers 2 --label full
@@ -24,7 +25,8 @@ The reduced run committed from the development session (see ``label`` in the JSO
 
     python benchmarks/search.py --tasks mult-digits tile-digits synth-language --seeds 0 1 \\
         --population 8 --budget 20 --proposals 16 --train-per-round 4 --refit-every 8 --final-epochs 5 \\
-        --strategies evolution surrogate-filter:graf surrogate-objective:graf --workers 2 --label reduced
+        --strategies evolution surrogate-filter:graf surrogate-filter:graf-zcp surrogate-objective:graf random \\
+        --workers 2 --label reduced
 """
 
 from __future__ import annotations

@@ -98,24 +98,3 @@ def test_the_refit_uses_only_trained_candidates(torch1, tmp_path) -> None:
     for r in refits:
         assert r["trained_ids"] == trained[: r["n_trained"]]
         assert not set(r["trained_ids"]) & filtered
-
-
-def test_finetune_refits_a_copy_and_leaves_the_base_alone(tmp_path) -> None:
-    from surrogate_hub.space import sample
-    from surrogate_hub.surrogates import load_surrogate
-    from surrogate_hub.surrogates.finetune import finetune
-
-    base = load_surrogate("einspace-graf-xgb")
-    archs = [sample((1, 8, 8), rng=i, limits=None) for i in range(12)]
-    before = base.predict(archs, input_shape=(1, 8, 8), num_classes=10)
-    accs = [0.1 * (i % 6) + 0.05 for i in range(12)]
-    tuned = finetune(base, archs, accs, input_shape=(1, 8, 8), num_classes=10)
-    assert (base.predict(archs, input_shape=(1, 8, 8), num_classes=10) == before).all()
-    after = tuned.predict(archs, input_shape=(1, 8, 8), num_classes=10)
-    import numpy as np
-
-    assert np.corrcoef(after, accs)[0, 1] > 0.8  # fitted to the new task's accuracies
-    with pytest.raises(ValueError, match="unknown fine-tuning strategy"):
-        finetune(base, archs, accs, input_shape=(1, 8, 8), num_classes=10, strategy="magic")
-    with pytest.raises(ValueError, match="accuracies"):
-        finetune(base, archs, accs[:3], input_shape=(1, 8, 8), num_classes=10)
