@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["JOB_KINDS", "Evaluator", "Job", "Result", "run_job"]
+__all__ = ["JOB_KINDS", "Evaluator", "Job", "Result", "resolve_task", "run_job"]
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +91,9 @@ class Evaluator(Protocol):
 
 
 @functools.lru_cache(maxsize=16)
-def _task(spec: str, task_seed: int):
-    """Tasks resolved once per process, so their data are loaded once per worker."""
+def resolve_task(spec: str, task_seed: int):
+    """The task ``spec`` (a registered name or ``npy:/root/name``), resolved once per process so its
+    data are loaded once per worker."""
     from ..tasks import get_task
 
     return get_task(spec, seed=task_seed)
@@ -103,7 +104,7 @@ def run_job(job: Job) -> Result:
     results; only a task that cannot be resolved raises (a configuration error, not a candidate's)."""
     from ..train import Budget, retrain_and_test, train_architecture
 
-    task = _task(job.task, job.task_seed)
+    task = resolve_task(job.task, job.task_seed)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     started = time.time()
     if job.kind == "zcp":

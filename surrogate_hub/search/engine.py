@@ -62,10 +62,11 @@ class Prepared:
 
 def prepare(cfg: SearchConfig) -> Prepared:
     """Resolve the task, the surrogate and the transfer corpus; raise a clear error if one is unusable."""
-    from ..tasks import TaskError, get_task
+    from ..evaluators.base import resolve_task  # shared with the in-process evaluator: data loaded once
+    from ..tasks import TaskError
 
     try:
-        task = get_task(cfg.task, seed=cfg.task_seed)
+        task = resolve_task(cfg.task, cfg.task_seed)
         task.load()
     except TaskError as err:
         raise SearchSetupError(f"task: {err}") from None
