@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "search-benchmark", help="run folders (git-ignored)")
     p.add_argument("--results", type=Path, default=RESULTS / "search.json")
     p.add_argument("--label", default="custom", help="recorded in the JSON (e.g. full, reduced)")
+    p.add_argument("--note", default="", help="free text recorded in the JSON (e.g. what a reduced run left out)")
     p.add_argument("--aggregate-only", action="store_true", help="do not run: summarise the finished runs")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                   label=lambda r: str(Path(r.path).parent.name))
     write_json({
         "label": args.label,
+        "note": args.note,
         "sizes": {"tasks": args.tasks, "seeds": args.seeds, "strategies": variants, "population": args.population,
                   "budget": args.budget, "tournament": args.tournament, "proposals": args.proposals,
                   "train_per_round": args.train_per_round, "refit_every": args.refit_every,

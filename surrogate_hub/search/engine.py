@@ -369,7 +369,7 @@ class SearchContext:
             "final_train": cfg.final_train,
             "curve": curve,
             "curve_wall": walls,
-            "wall_seconds": self.wall,
+            "wall_seconds": max((e.get("wall") or 0.0 for e in self.logged.values()), default=0.0),
             "train_seconds": sum(r.get("train_seconds") or 0.0 for r in self.trained),
             "device": cfg.device,
             "package_version": __version__,
