@@ -152,11 +152,6 @@ class SearchConfig:
             except ValueError as err:
                 raise bad(key, str(err)) from None
 
-    def budget_obj(self):
-        from ..train import Budget
-
-        return Budget(**self.train)
-
     def limits_obj(self):
         from ..space import Limits
 
