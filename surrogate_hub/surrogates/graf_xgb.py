@@ -569,12 +569,14 @@ class GrafSurrogate(
         input_shapes: Any = None,
         num_classes: Any = None,
         zcp: Any = None,
+        weights: Sequence[float] | np.ndarray | None = None,
     ) -> GrafSurrogate:
         """Fit on raw accuracies ``targets`` (one per architecture).
 
         Rows with a NaN target, and with ``target.drop_zero`` those with a zero target, are dropped;
         the rest are normalised per task (``tasks``; ``None``: all rows are one group) with
-        ``target.normalisation``. Invalid architectures raise. Returns ``self``.
+        ``target.normalisation``. ``weights``: one non-negative weight per row (XGBoost sample
+        weights; default: all 1). Invalid architectures raise. Returns ``self``.
         """
         xgb = _xgboost()
         items = list(archs)
@@ -588,6 +590,11 @@ class GrafSurrogate(
         shapes = _per_row(input_shapes, n, self.config.default_input_shape, _single_shape, "input_shapes")
         classes = _per_row(num_classes, n, self.config.default_num_classes, lambda v: isinstance(v, (int, np.integer)), "num_classes")
         z = self._zcp_matrix(zcp, n)
+        w = None
+        if weights is not None:
+            w = np.asarray(weights, dtype=np.float64).reshape(-1)
+            if len(w) != n or not np.all(np.isfinite(w)) or (w < 0).any():
+                raise ValueError(f"weights must be {n} finite non-negative values, got {len(w)}")
         keep = ~np.isnan(y)
         if self.config.target.drop_zero:
             keep &= y != 0
@@ -608,7 +615,9 @@ class GrafSurrogate(
         rounds = int(params.pop("n_estimators", 100))
         params.setdefault("verbosity", 0)
         params["nthread"] = self._nthread()
-        dtrain = xgb.DMatrix(X, label=y_fit, missing=np.nan, feature_names=list(self.feature_names))
+        dtrain = xgb.DMatrix(
+            X, label=y_fit, weight=None if w is None else w[idx], missing=np.nan, feature_names=list(self.feature_names)
+        )
         self._booster = xgb.train(params, dtrain, num_boost_round=rounds)
         self._forest = self._model_path = None
         return self

@@ -1,0 +1,36 @@
+"""Evaluator backends by name, so a distributed backend plugs in without touching callers."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .base import Evaluator
+
+__all__ = ["list_evaluators", "make_evaluator", "register_evaluator"]
+
+_BACKENDS: dict[str, str] = {"local": "surrogate_hub.evaluators.local:LocalEvaluator"}
+
+
+def register_evaluator(name: str, target: str, *, overwrite: bool = False) -> None:
+    """Register a backend as ``"package.module:Factory"`` (imported only when used); the factory
+    takes ``workers=`` plus backend-specific keywords and returns an :class:`Evaluator`."""
+    if ":" not in target:
+        raise ValueError(f"target must be 'module:Factory', got {target!r}")
+    if name in _BACKENDS and not overwrite:
+        raise ValueError(f"evaluator backend {name!r} is already registered (pass overwrite=True)")
+    _BACKENDS[name] = target
+
+
+def list_evaluators() -> list[str]:
+    return sorted(_BACKENDS)
+
+
+def make_evaluator(name: str = "local", *, workers: int = 1, **options: Any) -> Evaluator:
+    """An evaluator of backend ``name`` with ``workers`` parallel workers."""
+    try:
+        target = _BACKENDS[name]
+    except KeyError:
+        raise KeyError(f"unknown evaluator backend {name!r}; registered: {list_evaluators()}") from None
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)(workers=workers, **options)
