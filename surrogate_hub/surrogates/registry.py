@@ -205,7 +205,7 @@ def load_surrogate(
         local_files_only=local_files_only,
         token=token,
     )
-    from .graf_xgb import CONFIG_FILE, read_config_file, resolve_file
+    from .artifact import CONFIG_FILE, read_config_file, resolve_file
 
     try:
         config_path = resolve_file(source.location, CONFIG_FILE, **hub) if source.where == "hub" else Path(
@@ -233,6 +233,7 @@ def load_surrogate(
 
 # ------------------------------------------------------------------------------------ built-ins
 register_kind("graf-xgb", "surrogate_hub.surrogates.graf_xgb:GrafSurrogate")
+register_kind("bert", "surrogate_hub.surrogates.bert.model:BertSurrogate")
 register_pretrained(
     "einspace-graf-xgb",
     kind="graf-xgb",
