@@ -273,4 +273,9 @@ def test_real_minilm_one_step_save_reload(tmp_path, data, torch1):
     expected = sur.predict(archs[100:110])
     sur.save_pretrained(tmp_path / "minilm")
     again = load_surrogate(str(tmp_path / "minilm"), device="cpu")
-    np.testing.assert_array_equal(again.predict(archs[100:110]), expected)
+    assert again.model.state_dict().keys() == sur.model.state_dict().keys()
+    for key, value in sur.model.state_dict().items():  # the weights are bit-identical ...
+        assert again.model.state_dict()[key].equal(value), key
+    # ... the outputs agree to float32 rounding: CPU matmul kernels may take another code path for
+    # differently aligned buffers (observed: 0 or 3e-8 from run to run)
+    np.testing.assert_allclose(again.predict(archs[100:110]), expected, rtol=0, atol=1e-6)

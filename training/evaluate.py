@@ -62,6 +62,21 @@ method("graf-xgb")(_graf(extras=True))
 method("graf-only-xgb")(_graf(extras=False))
 
 
+#: settings of the ``bert`` method (BertSurrogate keywords; ``--bert-*`` options change them)
+BERT: dict = {"base": "runs/einspace-mlm", "encoding": "long", "epochs": 4.0, "learning_rate": 1e-4, "batch_size": 16}
+
+
+@method("bert")
+def _bert(train: dict, test: dict, seed: int) -> np.ndarray:
+    """BertSurrogate fine-tuned on the training rows (``BERT`` settings), scoring the test rows."""
+    from surrogate_hub.surrogates.bert.model import BertSurrogate
+
+    sur = BertSurrogate(**{**BERT, "seed": seed})
+    sur.fit(train["arch"], train["val_acc"], train["task"], input_shapes=train["input_shape"],
+            num_classes=train["num_classes"], progress=False)
+    return sur.predict(test["arch"], input_shape=test["input_shape"][0], num_classes=test["num_classes"][0])
+
+
 @method("params")
 def _params(train, test, seed):
     return np.asarray(test["n_params"], dtype=float)
@@ -113,7 +128,7 @@ def _take(rows: dict, idx: np.ndarray) -> dict:
     return {c: [v[i] for i in idx] for c, v in rows.items()}
 
 
-def evaluate(corpus, methods: list[str], seed: int = 0, folds: int = 5) -> dict:
+def evaluate(corpus, methods: list[str], seed: int = 0, folds: int = 5, auto_zcp: bool = True) -> dict:
     from surrogate_hub.corpus import load
 
     ds = load(corpus, ok_only=True, zcp=(Path(corpus) / "zcp").is_dir())
@@ -125,7 +140,7 @@ def evaluate(corpus, methods: list[str], seed: int = 0, folds: int = 5) -> dict:
             log.warning("zero-cost proxies cover %.0f%% of the rows; finish training/compute_zcp.py to evaluate them", 100 * covered)
             ds = ds.remove_columns(zcp_cols)
             zcp_cols = []
-    if zcp_cols:
+    if zcp_cols and auto_zcp:
         register_zcp_methods([c[4:] for c in zcp_cols])
         methods = methods + [m for m in METHODS if m.startswith("zcp") or m == "graf-zcp-xgb"]
     columns = ["arch", "task", "val_acc", "input_shape", "num_classes", "n_params", "flops", *zcp_cols]
@@ -159,6 +174,7 @@ def evaluate(corpus, methods: list[str], seed: int = 0, folds: int = 5) -> dict:
         for mode in ("loo", "within"):
             vals = [m["tau"] for m in out[mode][name].values()]
             out[mode][name]["mean"] = {k: float(np.mean([m[k] for t, m in out[mode][name].items() if t != "mean"])) for k in ("tau", "rho", "p_at_10")}
+        out.setdefault("seconds", {})[name] = round(time.perf_counter() - start, 1)
         log.info("%s: LOO mean tau %.3f, within %.3f (%.0f s)", name, out["loo"][name]["mean"]["tau"],
                  out["within"][name]["mean"]["tau"], time.perf_counter() - start)
     out["tasks"] = tasks
@@ -188,12 +204,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="*", default=["graf-xgb", "graf-only-xgb", "params", "flops", "random"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=RESULTS / "surrogates.json")
+    p.add_argument("--merge", action="store_true", help="add the methods run to the results already in --out")
+    p.add_argument("--bert-base", default=BERT["base"], help="bert method: base model (folder, Hub id, minilm, einspace-native)")
+    p.add_argument("--bert-encoding", default=BERT["encoding"], choices=["long", "compact"])
+    p.add_argument("--bert-epochs", type=float, default=BERT["epochs"])
+    p.add_argument("--bert-lr", type=float, default=BERT["learning_rate"])
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
     args = p.parse_args(argv)
+    BERT.update(base=args.bert_base, encoding=args.bert_encoding, epochs=args.bert_epochs, learning_rate=args.bert_lr)
+    if "bert" in args.methods:
+        import torch
+
+        torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     unknown = [m for m in args.methods if m not in METHODS]
     if unknown:
         p.error(f"unknown methods {unknown}; known: {sorted(METHODS)}")
-    res = evaluate(args.corpus, args.methods, seed=args.seed)
+    res = evaluate(args.corpus, args.methods, seed=args.seed, auto_zcp=not args.merge)
+    if "bert" in res["loo"]:
+        res.setdefault("settings", {})["bert"] = dict(BERT)
+    if args.merge and args.out.is_file():
+        old = json.loads(args.out.read_text())
+        for key in ("loo", "within", "seconds", "settings"):
+            res[key] = {**old.get(key, {}), **res.get(key, {})}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": machine(), "corpus": str(args.corpus), **res}, indent=1) + "\n")
     md = markdown(res)
