@@ -16,6 +16,8 @@ Warm throughput: architectures/s end to end from strings (parse, shape check, GR
 evaluation, sort) in one process.
 
     python benchmarks/rank.py [--repeats 5] [--task digits] [--n 5000]
+    python benchmarks/rank.py --warm-only --surrogate runs/einspace-bert --n 1000 --repeats 2 --threads 2 \
+        --goal 100 --out benchmarks/results/rank_bert.json      # any surrogate's warm throughput
 """
 
 from __future__ import annotations
@@ -84,11 +86,11 @@ def cold_start(repeats: int, task: str, task_repeats: int) -> list[dict]:
     return rows
 
 
-def throughput(n: int, repeats: int) -> list[dict]:
+def throughput(n: int, repeats: int, surrogate: str = "einspace-graf-xgb", goal: int = 1000) -> list[dict]:
     from surrogate_hub.space import sample_many, to_string
     from surrogate_hub.surrogates.registry import load_surrogate
 
-    sur = load_surrogate("einspace-graf-xgb")
+    sur = load_surrogate(surrogate)
     rows = []
     for shape, classes in (((3, 32, 32), 10), ((1, 8, 8), 10), ((3, 28, 28), 20)):
         texts = [to_string(a) for a in sample_many(n, shape, seed=0)]
@@ -103,8 +105,8 @@ def throughput(n: int, repeats: int) -> list[dict]:
             "input": "×".join(map(str, shape)), "n": len(texts),
             "archs/s (wall, best)": f"{len(texts) / min(wall):,.0f}",
             "archs/s (CPU, best)": f"{len(texts) / min(cpu):,.0f}",
-            "median wall s": f"{statistics.median(wall):.2f}", "goal/s": "1,000",
-            "meets goal": "yes" if len(texts) / min(cpu) >= 1000 else "NO",
+            "median wall s": f"{statistics.median(wall):.2f}", "goal/s": f"{goal:,}",
+            "meets goal": "yes" if len(texts) / min(cpu) >= goal else "NO",
         })
     return rows
 
@@ -116,10 +118,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--task", default="digits", help="task for the --task runs")
     p.add_argument("--n", type=int, default=5000, help="architectures per warm-throughput row")
     p.add_argument("--out", default=str(RESULTS / "rank.json"))
+    p.add_argument("--surrogate", default="einspace-graf-xgb", help="surrogate of the warm-throughput rows")
+    p.add_argument("--goal", type=int, default=1000, help="archs/s the surrogate should reach")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (BERT surrogates)")
+    p.add_argument("--warm-only", action="store_true", help="only the warm throughput of --surrogate")
     args = p.parse_args(argv)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.warm_only:
+        warm = throughput(args.n, args.repeats, args.surrogate, args.goal)
+        print(table(warm, list(warm[0])))
+        write_json({"surrogate": args.surrogate, "threads": args.threads, "rows": warm}, args.out)
+        return 0
     cold = cold_start(args.repeats, args.task, args.task_repeats)
     print(table(cold, list(cold[0])))
-    warm = throughput(args.n, 3)
+    warm = throughput(args.n, 3, args.surrogate, args.goal)
     print(table(warm, list(warm[0])))
     write_json({
         "surrogate": "einspace-graf-xgb (GRAF-only) / einspace-graf-zcp-xgb (--task)",

@@ -382,13 +382,13 @@ def test_model_card_falls_back_to_the_builtin_template(fitted, tmp_path, monkeyp
 def test_model_card_without_jinja2(fitted, tmp_path, monkeypatch):
     from huggingface_hub import ModelCard
 
-    from surrogate_hub.surrogates import graf_xgb
+    from surrogate_hub.surrogates import card
 
-    monkeypatch.setattr(graf_xgb, "_has_jinja2", lambda: False)
+    monkeypatch.setattr(card, "has_jinja2", lambda: False)
     fitted.save_pretrained(tmp_path / "m")
     card = ModelCard.load(tmp_path / "m" / "README.md")
     assert card.data.library_name == "surrogate-hub" and "surrogate-hub" in card.data.tags
-    assert "{{" not in card.text and 'load_surrogate("einspace-graf-xgb")' in card.text
+    assert "{{" not in card.text and 'load_surrogate("m")' in card.text  # named after its folder
 
 
 def _tamper_config(folder: Path, change) -> None:

@@ -20,7 +20,9 @@ from surrogate_hub.evaluation import evaluate_corpus, markdown, method, write_re
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from _common import RESULTS, machine
+from _common import RESULTS, machine  # noqa: E402
+
+from surrogate_hub.evaluation.methods import BERT_SETTINGS  # noqa: E402
 
 log = logging.getLogger("evaluate")
 
@@ -40,7 +42,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--out", type=Path, default=None, help=f"results folder (default {RESULTS}; for --quick: none)")
+    p.add_argument("--bert-base", default=BERT_SETTINGS["base"], help="bert method: base model (folder, Hub id, minilm)")
+    p.add_argument("--bert-encoding", default=BERT_SETTINGS["encoding"], choices=["long", "compact"])
+    p.add_argument("--bert-epochs", type=float, default=BERT_SETTINGS["epochs"])
+    p.add_argument("--bert-lr", type=float, default=BERT_SETTINGS["learning_rate"])
+    p.add_argument("--threads", type=int, default=1, help="torch threads (bert method)")
     args = p.parse_args(argv)
+    BERT_SETTINGS.update(base=args.bert_base, encoding=args.bert_encoding, epochs=args.bert_epochs,
+                         learning_rate=args.bert_lr)
+    if args.methods and "bert" in args.methods:
+        import torch
+
+        torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     start = time.perf_counter()
     try:

@@ -126,3 +126,28 @@ def register_proxy_baselines(proxies: Sequence[str]) -> list[str]:
         method(f"zcp:{p}", fitted=False, needs=(f"zcp_{p}",), replace=True, description=f"zero-cost proxy {p} (more is better)")(score)
         names.append(f"zcp:{p}")
     return names
+
+
+#: Settings of the ``bert`` method: :class:`~surrogate_hub.surrogates.bert.model.BertSurrogate`
+#: keywords. ``base`` is a pretrained body (a folder such as the MLM-pretrained einspace-native model
+#: of ``training/fit_bert.py pretrain``, ``minilm``, or a Hub id); change them before evaluating
+#: (``training/evaluate.py --bert-*``).
+BERT_SETTINGS: dict[str, Any] = {"base": "runs/einspace-mlm", "encoding": "long", "epochs": 4.0,
+                                 "learning_rate": 1e-4, "batch_size": 16}
+
+
+@method("bert", fitted=True, default=False,
+        description="BERT-style model on the architecture string (BertSurrogate, fine-tuned per fold)")
+def _bert(train: Rows, test: Rows, seed: int) -> np.ndarray:
+    from ..surrogates.bert.model import BertSurrogate
+
+    sur = BertSurrogate(**{**BERT_SETTINGS, "seed": seed})
+    sur.fit(train.arch, train.val_acc, train.task, input_shapes=train.input_shape,
+            num_classes=train.num_classes, progress=False)
+    scores = np.full(len(test), np.nan)
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(test.input_shape, test.num_classes)):
+        groups.setdefault(key, []).append(i)
+    for (shape, k), idx in groups.items():
+        scores[idx] = sur.predict(test.take(idx).arch, input_shape=shape, num_classes=k)
+    return scores

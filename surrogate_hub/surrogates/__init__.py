@@ -39,9 +39,12 @@ from .registry import (
 from .targets import TrainingRows, normalise_targets, training_rows
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .bert import BertSurrogate, BertSurrogateConfig
     from .graf_xgb import GrafSurrogate, GrafSurrogateConfig
 
 __all__ = [
+    "BertSurrogate",
+    "BertSurrogateConfig",
     "GrafSurrogate",
     "GrafSurrogateConfig",
     "GrammarMismatchError",
@@ -66,7 +69,12 @@ __all__ = [
     "training_rows",
 ]
 
-_LAZY = {"GrafSurrogate": "graf_xgb", "GrafSurrogateConfig": "graf_xgb"}
+_LAZY = {
+    "BertSurrogate": "bert",
+    "BertSurrogateConfig": "bert",
+    "GrafSurrogate": "graf_xgb",
+    "GrafSurrogateConfig": "graf_xgb",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -259,6 +259,7 @@ def fit_corpus(
     tasks: Iterable[str] | None = None,
     *,
     revision: str | None = None,
+    fit_kwargs: dict[str, Any] | None = None,
 ) -> Surrogate:
     """Fit ``surrogate`` on a corpus: a ``datasets.Dataset`` of corpus records, a local corpus
     folder, or a Hub dataset repo id (at ``revision``).
@@ -267,7 +268,8 @@ def fit_corpus(
     ``surrogate.fit`` with the raw accuracies, the task of each row (targets are normalised per task
     by the surrogate) and each row's input shape and class count; zero-accuracy rows are dropped by
     the surrogate as its config says. When the surrogate has a ``config.corpus`` field, the corpus
-    location and revision are recorded there. Returns the fitted surrogate.
+    location and revision are recorded there. ``fit_kwargs`` go to ``surrogate.fit`` (e.g. a BERT
+    surrogate's ``output_dir``). Returns the fitted surrogate.
     """
     source = None
     zcp = tuple(getattr(surrogate, "zcp_names", ()))
@@ -282,7 +284,7 @@ def fit_corpus(
     if not len(rows):
         raise ValueError(f"no usable training rows (dropped: {dict(rows.dropped or {})})")
     log.info("fitting on %d corpus rows of %d tasks (dropped %s)", len(rows), len(set(rows.tasks)), rows.dropped)
-    kwargs: dict[str, Any] = {"zcp": rows.zcp} if zcp else {}
+    kwargs: dict[str, Any] = {**(fit_kwargs or {}), **({"zcp": rows.zcp} if zcp else {})}
     surrogate.fit(
         rows.archs, rows.targets, rows.tasks, input_shapes=rows.input_shapes, num_classes=rows.num_classes, **kwargs
     )

@@ -23,7 +23,7 @@ Zero-cost proxies
 Artifacts (a folder or Hub model repo)
     ``config.json`` (:class:`GrafSurrogateConfig`, see :meth:`GrafSurrogateConfig.to_dict`),
     ``model.json`` (XGBoost's own JSON model format: loading never unpickles) and ``README.md``
-    (model card from ``model_cards/surrogate_card.md``). Loading checks, in order: the surrogate
+    (model card from the packaged template ``surrogates/cards/graf-xgb.md``). Loading checks, in order: the surrogate
     kind, the format version (a reader per known version), the grammar hash, the feature contract
     (GRAF version and feature-name hash), and that the model file exists, parses and has the
     expected features; each failure is a :class:`~.errors.SurrogateLoadError` naming the file.
@@ -34,22 +34,27 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-from huggingface_hub import ModelCard, ModelCardData, ModelHubMixin
+from huggingface_hub import ModelCard, ModelCardData
 
 from ..features.graf import GRAF_VERSION, feature_names, graf_matrix, names_hash
 from ..space.errors import ArchitectureError
-from ..space.ops import grammar_hash, legacy_grammar_hashes
+from ..space.ops import grammar_hash
 from ..space.tree import Architecture
+from .artifact import CARD_FILE, CONFIG_FILE, PAPER_URL, SurrogateHubMixin, check_grammar, looks_like_repo_id
+from .artifact import read_config_file, resolve_file  # noqa: F401  (re-exported: moved to .artifact)
 from .base import SurrogateBase, arch_texts, check_archs, check_shape_and_classes
-from .errors import GrammarMismatchError, NotFittedError, SurrogateLoadError
+from .card import eval_results, eval_table, render_card, template_path
+from .config import JSON_SCALARS as _JSON_SCALARS
+from .config import ConfigReaders, CorpusRef, TargetConfig
+from .config import check_keys as _check_keys
+from .config import typed as _typed
+from .errors import NotFittedError, SurrogateLoadError
 from .targets import NORMALISATIONS, normalise_targets
 from .xgb_numpy import UnsupportedModelError, load_forest
 
@@ -71,11 +76,8 @@ log = logging.getLogger(__name__)
 
 KIND: Final = "graf-xgb"
 FORMAT_VERSION: Final = 1
-CONFIG_FILE: Final = "config.json"
 MODEL_FILE: Final = "model.json"
-CARD_FILE: Final = "README.md"
-PAPER_URL: Final = "https://arxiv.org/abs/2504.12971"
-CARD_TEMPLATE: Final = Path(__file__).resolve().parents[2] / "model_cards" / "surrogate_card.md"
+CARD_TEMPLATE: Final = template_path(KIND)
 TAGS: Final = [
     "surrogate-hub",
     "einspace",
@@ -130,18 +132,6 @@ class FeatureSetConfig:
     @staticmethod
     def default_name(extras: bool, zcp: Sequence[str]) -> str:
         return "graf" + ("+extras" if extras else "") + ("+zcp" if zcp else "")
-
-
-@dataclass(frozen=True)
-class TargetConfig:
-    normalisation: str = "percentile"  #: one of :data:`~.targets.NORMALISATIONS`, applied per task
-    drop_zero: bool = True  #: drop zero-accuracy rows from training (the paper's protocol)
-
-
-@dataclass(frozen=True)
-class CorpusRef:
-    repo_or_path: str | None = None  #: Hub dataset repo id or local folder of the training corpus
-    revision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,64 +203,17 @@ class GrafSurrogateConfig:
     @classmethod
     def from_dict(cls, raw: Any, source: str = CONFIG_FILE) -> GrafSurrogateConfig:
         """Read a ``config.json`` dict with the reader for its ``format_version``."""
-        if not isinstance(raw, dict):
-            raise SurrogateLoadError(f"{source}: expected a JSON object, got {type(raw).__name__}")
-        kind = raw.get("surrogate")
-        if kind != KIND:
-            raise SurrogateLoadError(
-                f"{source}: surrogate kind {kind!r} is not {KIND!r}; GrafSurrogate cannot load it "
-                "(surrogate_hub.surrogates.load_surrogate picks the class from the config)"
-            )
-        version = raw.get("format_version")
-        reader = _READERS.get(version) if isinstance(version, int) and not isinstance(version, bool) else None
-        if reader is None:
-            raise SurrogateLoadError(
-                f"{source}: unknown format_version {version!r} for {KIND!r}; this version of "
-                f"surrogate-hub reads {sorted(_READERS)} (a newer surrogate-hub may read it)"
-            )
-        return reader(raw, source)
+        return _READERS.read(raw, source)
 
 
 # Readers of config.json, one per format version: each turns a raw dict into the current config.
-_READERS: dict[int, Callable[[dict, str], GrafSurrogateConfig]] = {}
+_READERS: ConfigReaders[GrafSurrogateConfig] = ConfigReaders(KIND, "GrafSurrogate")
+_reader = _READERS.register
 
 
 def config_readers() -> dict[int, Callable[[dict, str], GrafSurrogateConfig]]:
     """The config readers by format version (a copy)."""
-    return dict(_READERS)
-
-
-def _reader(version: int):
-    def register(fn):
-        _READERS[version] = fn
-        return fn
-
-    return register
-
-
-_JSON_SCALARS = (str, int, float, bool, type(None))
-
-
-def _check_keys(d: Any, required: Iterable[str], where: str, source: str) -> dict:
-    if not isinstance(d, dict):
-        raise SurrogateLoadError(f"{source}: {where} must be a JSON object, got {type(d).__name__}")
-    required = tuple(required)
-    missing = [k for k in required if k not in d]
-    unknown = sorted(set(d) - set(required))
-    if missing or unknown:
-        parts = ([f"missing {missing}"] if missing else []) + ([f"unexpected {unknown}"] if unknown else [])
-        raise SurrogateLoadError(f"{source}: {where}: {'; '.join(parts)} (expected keys {list(required)})")
-    return d
-
-
-def _typed(value: Any, types: type | tuple[type, ...], where: str, source: str) -> Any:
-    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
-        ok = False
-    else:
-        ok = isinstance(value, types)
-    if not ok:
-        raise SurrogateLoadError(f"{source}: {where} has the wrong type ({type(value).__name__}: {value!r:.80})")
-    return value
+    return _READERS.versions()
 
 
 @_reader(1)
@@ -320,67 +263,6 @@ def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
         raise SurrogateLoadError(f"{source}: {err}") from None
 
 
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """The JSON object in ``path`` (a ``config.json``), or a :class:`SurrogateLoadError` saying why
-    it is unusable. Only JSON is read: nothing is executed or unpickled."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SurrogateLoadError(f"{path}: not found (a saved surrogate has a {CONFIG_FILE})") from None
-    except UnicodeDecodeError:
-        raise SurrogateLoadError(f"{path}: not a text (JSON) file") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise SurrogateLoadError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(raw, dict):
-        raise SurrogateLoadError(f"{path}: expected a JSON object, got {type(raw).__name__}")
-    return raw
-
-
-# ------------------------------------------------------------------------------------- file access
-def resolve_file(
-    model_id: str | Path,
-    filename: str,
-    *,
-    revision: str | None = None,
-    cache_dir: str | Path | None = None,
-    force_download: bool = False,
-    local_files_only: bool = False,
-    token: str | bool | None = None,
-) -> Path:
-    """``filename`` of a saved surrogate: in the folder ``model_id`` if it is one, else downloaded
-    from the Hub repo ``model_id`` (through the cache). A file missing from the folder or repo is a
-    :class:`SurrogateLoadError`; other Hub errors (no such repo, offline) propagate."""
-    folder = Path(model_id)
-    if folder.is_dir():
-        path = folder / filename
-        if not path.is_file():
-            raise SurrogateLoadError(f"{path}: not found (a saved surrogate has {CONFIG_FILE} and its model file)")
-        return path
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
-
-    try:
-        return Path(
-            hf_hub_download(
-                repo_id=str(model_id),
-                filename=filename,
-                revision=revision,
-                cache_dir=cache_dir,
-                force_download=force_download,
-                local_files_only=local_files_only,
-                token=token,
-            )
-        )
-    except EntryNotFoundError as err:
-        if isinstance(err, LocalEntryNotFoundError):
-            raise
-        at = f"@{revision}" if revision else ""
-        raise SurrogateLoadError(f"{model_id}{at}: the repo has no {filename}") from None
-
-
 # ---------------------------------------------------------------------------------------- model
 def _single_shape(value: Any) -> bool:
     return isinstance(value, (tuple, list, np.ndarray)) and len(value) > 0 and all(
@@ -401,7 +283,7 @@ def _per_row(value: Any, n: int, default: Any, single: Callable[[Any], bool], wh
 
 class GrafSurrogate(
     SurrogateBase,
-    ModelHubMixin,
+    SurrogateHubMixin,
     library_name="surrogate-hub",
     tags=list(TAGS),
     license="apache-2.0",
@@ -415,6 +297,8 @@ class GrafSurrogate(
     :class:`GrafSurrogateConfig`; ``GrafSurrogate(zcp=("synflow",), normalisation="minmax", ...)``
     the settings of :meth:`GrafSurrogateConfig.make`.
     """
+
+    _load_options = ("allow_grammar_mismatch", "n_jobs")
 
     def __init__(self, config: GrafSurrogateConfig | None = None, *, n_jobs: int = 1, **settings: Any) -> None:
         if config is not None and settings:
@@ -691,38 +575,6 @@ class GrafSurrogate(
         return super().save_pretrained(save_directory, **kwargs)
 
     @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | Path,
-        *,
-        force_download: bool = False,
-        token: str | bool | None = None,
-        cache_dir: str | Path | None = None,
-        local_files_only: bool = False,
-        revision: str | None = None,
-        allow_grammar_mismatch: bool = False,
-        n_jobs: int = 1,
-    ) -> GrafSurrogate:
-        """Load a saved surrogate from a local folder or a Hub repo id (``revision``, ``cache_dir``,
-        ``force_download``, ``local_files_only`` and ``token`` as in ``huggingface_hub``);
-        ``n_jobs``: XGBoost threads for prediction.
-
-        Same signature as ``ModelHubMixin.from_pretrained``, but validation comes first: the generic
-        mixin would parse ``config.json`` and turn its keys into constructor arguments before any
-        check could run. A grammar-hash mismatch is an error unless ``allow_grammar_mismatch``.
-        """
-        return cls._from_pretrained(
-            model_id=str(pretrained_model_name_or_path),
-            revision=revision,
-            cache_dir=cache_dir,
-            force_download=force_download,
-            local_files_only=local_files_only,
-            token=token,
-            allow_grammar_mismatch=allow_grammar_mismatch,
-            n_jobs=n_jobs,
-        )
-
-    @classmethod
     def _from_pretrained(
         cls,
         *,
@@ -734,8 +586,10 @@ class GrafSurrogate(
         token: str | bool | None,
         allow_grammar_mismatch: bool = False,
         n_jobs: int = 1,
-        **unused: Any,
     ) -> GrafSurrogate:
+        """The loader behind ``from_pretrained`` (:class:`~.artifact.SurrogateHubMixin`): validation
+        comes first. A grammar-hash mismatch is an error unless ``allow_grammar_mismatch``;
+        ``n_jobs``: XGBoost threads for prediction."""
         hub = dict(
             revision=revision,
             cache_dir=cache_dir,
@@ -757,24 +611,19 @@ class GrafSurrogate(
         surrogate.n_jobs = n_jobs
         return surrogate
 
-    def push_to_hub(self, repo_id: str, *, model_card_kwargs: dict[str, Any] | None = None, **kwargs: Any):
-        """``ModelHubMixin.push_to_hub`` (same arguments); the card is named after ``repo_id``."""
-        card_kwargs = {"model_name": repo_id, **(model_card_kwargs or {})}
-        return super().push_to_hub(repo_id, model_card_kwargs=card_kwargs, **kwargs)
-
     # -- model card ---------------------------------------------------------------------------
     def card_data(self, model_name: str | None = None) -> ModelCardData:
         """The card's YAML metadata: library, tags, license, datasets and ``model-index`` metrics."""
         base = self._hub_mixin_info.model_card_data.to_dict()
         corpus = self.config.corpus.repo_or_path
-        datasets = [corpus] if corpus and _looks_like_repo_id(corpus) else None
+        datasets = [corpus] if corpus and looks_like_repo_id(corpus) else None
         name = model_name or "einspace-graf-xgb"
-        results = _eval_results(self.config.metrics, dataset_type=datasets[0] if datasets else "einspace-corpus")
+        results = eval_results(self.config.metrics, dataset_type=datasets[0] if datasets else "einspace-corpus")
         return ModelCardData(**{**base, "datasets": datasets, "model_name": name, "eval_results": results or None})
 
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
-        """The ``README.md`` card from ``model_cards/surrogate_card.md`` (a built-in minimal template
-        when that file is absent, as in an installed wheel); ``kwargs`` reach the template."""
+        """The ``README.md`` card from the packaged template ``surrogates/cards/graf-xgb.md``
+        (:func:`~.card.render_card`); ``kwargs`` reach the template."""
         from .. import __version__
 
         cfg = self.config
@@ -800,27 +649,19 @@ class GrafSurrogate(
             "default_input_shape": ",".join(map(str, cfg.default_input_shape)),
             "default_num_classes": cfg.default_num_classes,
             "xgb_params": json.dumps(cfg.xgb_params, sort_keys=True),
-            "eval_table": _eval_table(cfg.metrics),
+            "eval_table": eval_table(cfg.metrics),
             "grammar_hash": cfg.grammar_hash,
             "format_version": cfg.format_version,
             "package_version": __version__,
             "paper_url": PAPER_URL,
             **kwargs,
         }
-        return _render_card(data, values)
+        return render_card(data, values, CARD_TEMPLATE)
 
 
 # ------------------------------------------------------------------------------------- helpers
 def _check_compatible(config: GrafSurrogateConfig, source: str, allow_grammar_mismatch: bool) -> None:
-    current = grammar_hash()
-    if config.grammar_hash != current and config.grammar_hash not in legacy_grammar_hashes():
-        msg = (
-            f"{source}: the surrogate was trained for einspace grammar {config.grammar_hash}, this "
-            f"installation has {current}; its scores may be meaningless"
-        )
-        if not allow_grammar_mismatch:
-            raise GrammarMismatchError(msg + " (pass allow_grammar_mismatch=True to load it anyway)")
-        log.warning(msg)
+    check_grammar(config.grammar_hash, source, allow_grammar_mismatch)
     fs = config.feature_set
     if fs.graf_version != GRAF_VERSION:
         raise SurrogateLoadError(
@@ -856,95 +697,3 @@ def _load_booster(path: Path, names: Sequence[str]):
     if booster.feature_names is not None and tuple(booster.feature_names) != tuple(names):
         raise SurrogateLoadError(f"{path}: the model's feature names differ from the config's feature set")
     return booster
-
-
-def _looks_like_repo_id(text: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", text)) and not Path(text).exists()
-
-
-def _metric_rows(metrics: Mapping[str, Any]) -> tuple[list[str], dict[str, dict[str, float]]]:
-    """``{metric: {dataset: value} | value}`` → (metric names, {dataset: {metric: value}})."""
-    names: list[str] = []
-    table: dict[str, dict[str, float]] = {}
-    for metric, value in metrics.items():
-        per_dataset = value if isinstance(value, Mapping) else {"all": value}
-        for dataset, v in per_dataset.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-                if metric not in names:
-                    names.append(metric)
-                table.setdefault(str(dataset), {})[metric] = float(v)
-    return names, table
-
-
-def _eval_results(metrics: Mapping[str, Any], dataset_type: str):
-    from huggingface_hub import EvalResult
-
-    _, table = _metric_rows(metrics)
-    return [
-        EvalResult(
-            task_type="tabular-regression",
-            task_name="architecture performance ranking",
-            dataset_type=dataset_type,
-            dataset_name=dataset,
-            dataset_config=dataset,  # model-index groups results by dataset type + config, not name
-            metric_type=metric,
-            metric_name=metric,
-            metric_value=value,
-        )
-        for dataset, row in table.items()
-        for metric, value in row.items()
-    ]
-
-
-def _eval_table(metrics: Mapping[str, Any]) -> str:
-    names, table = _metric_rows(metrics)
-    if not table:
-        return "No evaluation recorded yet."
-    lines = ["| task | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
-    for dataset, row in table.items():
-        cells = [f"{row[m]:.3f}" if m in row else "–" for m in names]
-        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-_FALLBACK_TEMPLATE: Final = """---
-{{ card_data }}
----
-
-# {{ model_name }}
-
-{{ description }}
-
-```python
-from surrogate_hub.surrogates import load_surrogate
-
-surrogate = load_surrogate("{{ model_name }}")
-ranking = surrogate.rank(architecture_strings, input_shape=(3, 32, 32), num_classes=10)
-```
-
-Features: `{{ feature_set }}` (GRAF {{ graf_version }}, {{ n_features }} columns); targets normalised
-per task ({{ normalisation }}); training corpus `{{ corpus }}` (revision `{{ corpus_revision }}`).
-
-## Evaluation
-
-{{ eval_table }}
-
-Paper: {{ paper_url }}
-"""
-
-
-def _has_jinja2() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("jinja2") is not None
-
-
-def _render_card(data: ModelCardData, values: Mapping[str, Any]) -> ModelCard:
-    if not _has_jinja2():  # ModelCard.from_template needs jinja2; render the fallback by substitution
-        body = _FALLBACK_TEMPLATE.split("---\n", 2)[2]
-        for key, value in values.items():
-            body = body.replace("{{ " + key + " }}", str(value))
-        return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
-    if CARD_TEMPLATE.is_file():
-        return ModelCard.from_template(data, template_path=str(CARD_TEMPLATE), **values)
-    return ModelCard.from_template(data, template_str=_FALLBACK_TEMPLATE, **values)

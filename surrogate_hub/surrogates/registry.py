@@ -205,7 +205,7 @@ def load_surrogate(
         local_files_only=local_files_only,
         token=token,
     )
-    from .graf_xgb import CONFIG_FILE, read_config_file, resolve_file
+    from .artifact import CONFIG_FILE, read_config_file, resolve_file
 
     if source.where == "hub" and not local_files_only:
         hub["local_files_only"] = _offline_fallback(source, CONFIG_FILE, hub)
@@ -296,6 +296,7 @@ def _offline_fallback(source: Source, filename: str, hub: dict[str, Any]) -> boo
 
 # ------------------------------------------------------------------------------------ built-ins
 register_kind("graf-xgb", "surrogate_hub.surrogates.graf_xgb:GrafSurrogate")
+register_kind("bert", "surrogate_hub.surrogates.bert.model:BertSurrogate")
 register_pretrained(
     "einspace-graf-xgb",
     kind="graf-xgb",

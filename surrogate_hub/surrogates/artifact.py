@@ -1,0 +1,180 @@
+"""The persistence path every surrogate family shares: file names, resolving an artifact file in a
+folder or a Hub repo, reading ``config.json`` safely, the grammar check, and a Hub mixin.
+
+:class:`SurrogateHubMixin` is ``huggingface_hub.ModelHubMixin`` with three changes that every
+family needs: ``from_pretrained`` validates before constructing (the generic mixin would turn
+``config.json`` keys into constructor arguments first) and refuses unknown keywords; a card written
+by ``save_pretrained``/``push_to_hub`` names *its* repo id (or the folder's name); the Hub keywords
+(:data:`HUB_KEYWORDS`) are passed through unchanged. A family implements ``_save_pretrained`` and
+``_from_pretrained(*, model_id, revision, cache_dir, force_download, local_files_only, token,
+**options)`` and lists its own load options in ``_load_options``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any, ClassVar, Final
+
+from huggingface_hub import ModelHubMixin
+
+from ..space.ops import grammar_hash, legacy_grammar_hashes
+from .errors import GrammarMismatchError, SurrogateLoadError
+
+__all__ = [
+    "CARD_FILE",
+    "CONFIG_FILE",
+    "HUB_KEYWORDS",
+    "PAPER_URL",
+    "SurrogateHubMixin",
+    "check_grammar",
+    "looks_like_repo_id",
+    "read_config_file",
+    "resolve_file",
+]
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE: Final = "config.json"
+CARD_FILE: Final = "README.md"
+PAPER_URL: Final = "https://arxiv.org/abs/2504.12971"
+#: The ``huggingface_hub`` download keywords every ``from_pretrained`` accepts.
+HUB_KEYWORDS: Final = ("revision", "cache_dir", "force_download", "local_files_only", "token")
+
+
+# ------------------------------------------------------------------------------------- file access
+def resolve_file(
+    model_id: str | Path,
+    filename: str,
+    *,
+    revision: str | None = None,
+    cache_dir: str | Path | None = None,
+    force_download: bool = False,
+    local_files_only: bool = False,
+    token: str | bool | None = None,
+) -> Path:
+    """``filename`` of a saved surrogate: in the folder ``model_id`` if it is one, else downloaded
+    from the Hub repo ``model_id`` (through the cache). A file missing from the folder or repo is a
+    :class:`SurrogateLoadError`; other Hub errors (no such repo, offline) propagate."""
+    folder = Path(model_id)
+    if folder.is_dir():
+        path = folder / filename
+        if not path.is_file():
+            raise SurrogateLoadError(f"{path}: not found (a saved surrogate has {CONFIG_FILE} and its model file)")
+        return path
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+
+    try:
+        return Path(
+            hf_hub_download(
+                repo_id=str(model_id),
+                filename=filename,
+                revision=revision,
+                cache_dir=cache_dir,
+                force_download=force_download,
+                local_files_only=local_files_only,
+                token=token,
+            )
+        )
+    except EntryNotFoundError as err:
+        if isinstance(err, LocalEntryNotFoundError):
+            raise
+        at = f"@{revision}" if revision else ""
+        raise SurrogateLoadError(f"{model_id}{at}: the repo has no {filename}") from None
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The JSON object in ``path`` (a ``config.json``), or a :class:`SurrogateLoadError` saying why
+    it is unusable. Only JSON is read: nothing is executed or unpickled."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SurrogateLoadError(f"{path}: not found (a saved surrogate has a {CONFIG_FILE})") from None
+    except UnicodeDecodeError:
+        raise SurrogateLoadError(f"{path}: not a text (JSON) file") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SurrogateLoadError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(raw, dict):
+        raise SurrogateLoadError(f"{path}: expected a JSON object, got {type(raw).__name__}")
+    return raw
+
+
+def check_grammar(trained_for: str, source: str, allow_grammar_mismatch: bool) -> None:
+    """Refuse (or, when allowed, warn about) a surrogate trained for another einspace grammar."""
+    current = grammar_hash()
+    if trained_for != current and trained_for not in legacy_grammar_hashes():
+        msg = (
+            f"{source}: the surrogate was trained for einspace grammar {trained_for}, this "
+            f"installation has {current}; its scores may be meaningless"
+        )
+        if not allow_grammar_mismatch:
+            raise GrammarMismatchError(msg + " (pass allow_grammar_mismatch=True to load it anyway)")
+        log.warning(msg)
+
+
+def looks_like_repo_id(text: str) -> bool:
+    """``owner/name`` and not an existing path."""
+    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", text)) and not Path(text).exists()
+
+
+# ---------------------------------------------------------------------------------------- mixin
+class SurrogateHubMixin(ModelHubMixin):
+    """``ModelHubMixin`` for surrogates (see the module docstring)."""
+
+    #: keywords of ``from_pretrained`` beyond :data:`HUB_KEYWORDS`, passed to ``_from_pretrained``
+    _load_options: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | Path,
+        *,
+        force_download: bool = False,
+        token: str | bool | None = None,
+        cache_dir: str | Path | None = None,
+        local_files_only: bool = False,
+        revision: str | None = None,
+        **options: Any,
+    ):
+        """Load a saved surrogate from a local folder or a Hub repo id (``revision``, ``cache_dir``,
+        ``force_download``, ``local_files_only`` and ``token`` as in ``huggingface_hub``) with the
+        family's load ``options`` (``cls._load_options``); any other keyword is a ``TypeError``."""
+        unknown = sorted(set(options) - set(cls._load_options))
+        if unknown:
+            raise TypeError(
+                f"{cls.__name__}.from_pretrained() got unknown keyword argument(s) {unknown}; it accepts "
+                f"the Hub keywords {list(HUB_KEYWORDS)} and {list(cls._load_options)}"
+            )
+        return cls._from_pretrained(
+            model_id=str(pretrained_model_name_or_path),
+            revision=revision,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            local_files_only=local_files_only,
+            token=token,
+            **options,
+        )
+
+    def save_pretrained(
+        self,
+        save_directory: str | Path,
+        *,
+        repo_id: str | None = None,
+        model_card_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ):
+        """``ModelHubMixin.save_pretrained``; the card is named after ``repo_id``, else the folder."""
+        name = repo_id or Path(save_directory).resolve().name
+        card_kwargs = {"model_name": name, **(model_card_kwargs or {})}
+        return super().save_pretrained(save_directory, repo_id=repo_id, model_card_kwargs=card_kwargs, **kwargs)
+
+    def push_to_hub(self, repo_id: str, *, model_card_kwargs: dict[str, Any] | None = None, **kwargs: Any):
+        """``ModelHubMixin.push_to_hub`` (same arguments); the card is named after ``repo_id``."""
+        card_kwargs = {"model_name": repo_id, **(model_card_kwargs or {})}
+        return super().push_to_hub(repo_id, model_card_kwargs=card_kwargs, **kwargs)

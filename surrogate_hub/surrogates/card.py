@@ -1,0 +1,116 @@
+"""Model cards for every surrogate family: metadata and evaluation tables from a config's
+``metrics``, rendered from a template shipped as package data (``surrogates/cards/<kind>.md``).
+
+``metrics`` entries are ``{metric: {dataset: value}}`` or ``{metric: value}``; finite numbers become
+rows of the card's evaluation table and ``model-index`` results. Without jinja2 (a core install),
+a minimal built-in template is filled in by plain substitution.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from huggingface_hub import ModelCard, ModelCardData
+
+__all__ = ["FALLBACK_TEMPLATE", "eval_results", "eval_table", "has_jinja2", "metric_rows", "render_card", "template_path"]
+
+CARDS_DIR: Final = Path(__file__).resolve().parent / "cards"
+
+
+def template_path(kind: str) -> Path:
+    """The packaged card template of surrogate ``kind``."""
+    return CARDS_DIR / f"{kind}.md"
+
+
+def metric_rows(metrics: Mapping[str, Any]) -> tuple[list[str], dict[str, dict[str, float]]]:
+    """``{metric: {dataset: value} | value}`` → (metric names, {dataset: {metric: value}})."""
+    names: list[str] = []
+    table: dict[str, dict[str, float]] = {}
+    for metric, value in metrics.items():
+        per_dataset = value if isinstance(value, Mapping) else {"all": value}
+        for dataset, v in per_dataset.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                if metric not in names:
+                    names.append(metric)
+                table.setdefault(str(dataset), {})[metric] = float(v)
+    return names, table
+
+
+def eval_results(metrics: Mapping[str, Any], dataset_type: str) -> list:
+    """``huggingface_hub.EvalResult`` entries (the card's ``model-index``) for ``metrics``."""
+    from huggingface_hub import EvalResult
+
+    _, table = metric_rows(metrics)
+    return [
+        EvalResult(
+            task_type="tabular-regression",
+            task_name="architecture performance ranking",
+            dataset_type=dataset_type,
+            dataset_name=dataset,
+            dataset_config=dataset,  # model-index groups results by dataset type + config, not name
+            metric_type=metric,
+            metric_name=metric,
+            metric_value=value,
+        )
+        for dataset, row in table.items()
+        for metric, value in row.items()
+    ]
+
+
+def eval_table(metrics: Mapping[str, Any]) -> str:
+    """A markdown table task × metric, or a sentence saying there is none."""
+    names, table = metric_rows(metrics)
+    if not table:
+        return "No evaluation recorded yet."
+    lines = ["| task | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    for dataset, row in table.items():
+        cells = [f"{row[m]:.3f}" if m in row else "–" for m in names]
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+FALLBACK_TEMPLATE: Final = """---
+{{ card_data }}
+---
+
+# {{ model_name }}
+
+{{ description }}
+
+```python
+from surrogate_hub.surrogates import load_surrogate
+
+surrogate = load_surrogate("{{ model_name }}")
+ranking = surrogate.rank(architecture_strings, input_shape=(3, 32, 32), num_classes=10)
+```
+
+Surrogate kind `{{ kind }}`; targets normalised per task ({{ normalisation }}); training corpus
+`{{ corpus }}` (revision `{{ corpus_revision }}`).
+
+## Evaluation
+
+{{ eval_table }}
+
+Paper: {{ paper_url }}
+"""
+
+
+def has_jinja2() -> bool:
+    return importlib.util.find_spec("jinja2") is not None
+
+
+def render_card(data: ModelCardData, values: Mapping[str, Any], template: Path | None) -> ModelCard:
+    """The card from ``template`` (jinja2), the built-in fallback when the file is absent, or the
+    fallback by plain substitution when jinja2 is not installed."""
+    if not has_jinja2():  # ModelCard.from_template needs jinja2; render the fallback by substitution
+        body = FALLBACK_TEMPLATE.split("---\n", 2)[2]
+        for key, value in values.items():
+            body = body.replace("{{ " + key + " }}", str(value))
+        return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
+    if template is not None and Path(template).is_file():
+        return ModelCard.from_template(data, template_path=str(template), **values)
+    return ModelCard.from_template(data, template_str=FALLBACK_TEMPLATE, **values)
