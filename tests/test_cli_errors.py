@@ -152,14 +152,22 @@ def test_sample_classes_is_optional(capsys) -> None:
     assert capsys.readouterr().out == first and len(first.splitlines()) == 2
 
 
-def test_tasks_lists_metadata_without_generating_data(capsys) -> None:
-    from surrogate_hub.tasks import get_task, list_tasks
-
-    assert main(["tasks", "--json"]) == 0
-    rows = [json.loads(r) for r in capsys.readouterr().out.splitlines()]
-    assert [r["name"] for r in rows] == list_tasks()
-    assert all("train" not in r and r["description"] for r in rows)
-    assert not any("data" in get_task(n).__dict__.get("_cache", {}) for n in list_tasks())
+def test_tasks_lists_metadata_without_generating_data() -> None:
+    # in a fresh process: other tests may have loaded (and memoised) task data in this one
+    code = (
+        "import json, io, contextlib\n"
+        "from surrogate_hub.cli import main\n"
+        "from surrogate_hub.tasks import get_task, list_tasks\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    assert main(['tasks', '--json']) == 0\n"
+        "rows = [json.loads(r) for r in out.getvalue().splitlines()]\n"
+        "assert [r['name'] for r in rows] == list_tasks()\n"
+        "assert all('train' not in r and r['description'] for r in rows)\n"
+        "assert not any('data' in get_task(n).__dict__.get('_cache', {}) for n in list_tasks())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_features_zcp_writes_strict_json(tmp_path, capsys, torch1) -> None:

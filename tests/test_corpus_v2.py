@@ -336,3 +336,76 @@ def test_seed_pairs_and_task_signal() -> None:
     assert sig["rows"] == 9 and sig["ok"] == 8 and sig["noise_pairs"] == 4
     assert sig["near_chance_share"] == pytest.approx(1 / 4) and sig["noise_ceiling"] == pytest.approx(1.0)
     assert sig["best_acc"] == 0.9
+
+
+# -- the command line reproduces the corpus ---------------------------------------------------------
+def test_sample_profile_on_the_command_line(capsys) -> None:
+    from surrogate_hub.cli import main
+
+    assert main(["sample", "--n", "5", "--input-shape", "1,8,8", "--profile", "cpu-small-v2", "--seed", "4"]) == 0
+    lines = capsys.readouterr().out.split()
+    expected = [to_string(a) for a in sample_many(5, (1, 8, 8), seed=4, limits=limits_profile("cpu-small-v2"))]
+    assert lines == expected
+
+
+def test_sample_unknown_profile_is_one_error_line() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "surrogate_hub.cli", "sample", "--input-shape", "1,8,8", "--profile", "huge"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode != 0 and proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert proc.stderr.startswith("error: --profile: unknown limits profile 'huge'")
+
+
+def test_train_with_a_corpus_config_reproduces_a_record(tmp_path: Path, capsys) -> None:
+    import json
+
+    from surrogate_hub.cli import main
+
+    config = _config(tmp_path, "repro")
+    cfg = CorpusConfig.from_yaml(config)
+    job = next(j for j in plan_jobs(cfg) if j.task == "tile-count" and j.origin == "random")
+    record = evaluate_job(job, cfg)
+    code = main(["train", job.arch, "--task", "tile-count", "--config", str(config), "--seed", str(job.seed)])
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == record["status"] and code == (0 if record["status"] == "ok" else 1)
+    assert out["val_acc"] == record["val_acc"] and out["budget"]["epochs"] == 2 and out["threads"] == 1
+    assert list(out["val_curve"]) == (record["val_curve"] or [])
+
+
+def test_train_bad_budget_value_is_one_error_line() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "surrogate_hub.cli", "train", "computation<identity>", "--task", "digits", "--lr", "-1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stderr.startswith("error: budget: lr must be > 0")
+
+
+def test_tasks_benchmark_summary_by_hand() -> None:
+    """benchmarks/tasks.py writes the signal bars of the corpus card and the closing note."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "tasks.py"
+    spec = importlib.util.spec_from_file_location("tasks_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    spec.loader.exec_module(bench)
+    rows = []
+    for i, (a, b) in enumerate([(0.1, 0.1), (0.5, 0.45), (0.8, 0.9), (0.3, 0.35), (0.11, 0.05)]):
+        for seed, acc in ((0, a), (1, b)):
+            rows.append({"task": "t", "kind": "random", "arch": f"a{i}", "seed": seed, "status": "ok",
+                         "val_acc": acc, "seconds": 1.0, "num_classes": 10})
+    rows.append({"task": "t", "kind": "linear", "arch": "lin", "seed": 0, "status": "ok", "val_acc": 0.6,
+                 "seconds": 1.0, "num_classes": 10})
+    rows.append({"task": "t", "kind": "seed:vit_d2*0.125", "arch": "vit", "seed": 0, "status": "ok",
+                 "val_acc": 0.7, "seconds": 3.0, "num_classes": 10})
+    rows.append({"task": "t", "kind": "seed:wideresnet16_4*0.125", "arch": "wrn", "seed": 0, "status": "too_large",
+                 "val_acc": None, "seconds": 0.0, "num_classes": 10})
+    (row,) = bench.summarise(rows, 0)
+    assert row["random"] == 5 and row["pairs"] == 5
+    assert row["near_chance"] == 0.4  # 0.1 and 0.11 are within 1.2x of chance (0.12)
+    assert row["ceiling_tau"] == pytest.approx(0.8)  # 9 of 10 pairs concordant
+    assert row["best_linear"] == 0.6 and row["best_seed"] == 0.7 and row["best_seed_name"] == "vit_d2*0.125"
+    assert row["seed_beats_linear"] is True and row["seeds_ok"] == "1/2"
+    assert row["near_chance_ok"] and row["ceiling_ok"]

@@ -25,14 +25,20 @@ def _cfg_sample(p: argparse.ArgumentParser) -> None:
                    help="optional, not used: sampling does not depend on the class count (the head is "
                         "added when an architecture is compiled, scored or inspected)")
     p.add_argument("--seed", type=integer, default=0)
+    p.add_argument("--profile", default=None, metavar="NAME",
+                   help="named sampler limits, e.g. cpu-small-v2 (corpus v2's distribution); see "
+                        "surrogate_hub.space.PROFILES (default: the grammar's default limits)")
     p.add_argument("--max-params", type=positive_int, default=None, help="backbone parameter limit")
 
 
 @command("sample", "sample architectures from the einspace grammar, one compact string per line")(_cfg_sample)
 def _sample(args: argparse.Namespace) -> int:
-    from ..space import Limits, sample_many, to_string
+    from ..space import PROFILES, limits_profile, sample_many, to_string
 
-    limits = Limits(max_params=args.max_params) if args.max_params else None
+    if args.profile is not None and args.profile not in PROFILES:
+        raise CommandError(f"--profile: unknown limits profile {args.profile!r}; known: {', '.join(PROFILES)}")
+    overrides = {"max_params": args.max_params} if args.max_params else {}
+    limits = limits_profile(args.profile or "default", **overrides)
     for arch in sample_many(args.n, args.input_shape, seed=args.seed, limits=limits):
         sys.stdout.write(to_string(arch) + "\n")
     return 0

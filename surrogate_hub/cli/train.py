@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import command, emit, integer, positive_int
+from ._common import CommandError, command, emit, integer, positive_int
 
 
 # -- tasks ------------------------------------------------------------------------------------
@@ -45,30 +45,56 @@ def _tasks(args: argparse.Namespace) -> int:
 def _cfg_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("arch", help="compact architecture string")
     p.add_argument("--task", required=True, help="task name (see `surrogate-hub tasks`) or npy:ROOT/NAME")
-    p.add_argument("--epochs", type=positive_int, default=None, help="training epochs (default: the paper's 16)")
-    p.add_argument("--batch-size", type=positive_int, default=None)
+    p.add_argument("--config", default=None, metavar="YAML",
+                   help="take the budget (and threads) from a corpus config, with its per-task overrides for "
+                        "--task, e.g. training/configs/corpus_v2.yaml: reproduces one corpus record")
+    budget = p.add_argument_group("budget (each overrides --config; defaults: the paper's protocol)")
+    budget.add_argument("--epochs", type=positive_int, default=None, help="training epochs (paper: 16)")
+    budget.add_argument("--batch-size", type=positive_int, default=None, help="paper: 256")
+    budget.add_argument("--lr", type=float, default=None, help="SGD learning rate, cosine to 0 (paper: 0.04)")
+    budget.add_argument("--momentum", type=float, default=None, help="paper: 0.9")
+    budget.add_argument("--weight-decay", type=float, default=None, help="paper: 3e-4")
+    budget.add_argument("--max-params", type=positive_int, default=None, help="analytic gate")
+    budget.add_argument("--max-flops", type=positive_int, default=None, help="analytic gate (MACs per example)")
+    budget.add_argument("--max-activations", type=positive_int, default=None, help="analytic gate (elements per example)")
+    budget.add_argument("--max-forward-seconds", type=float, default=None, help="wall-clock gate (off by default)")
+    budget.add_argument("--max-train-seconds", type=float, default=None, help="wall-clock safety net (off by default)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="torch intra-op threads (corpus records: 1; default: torch's own)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1")
-    p.add_argument("--seed", type=integer, default=0)
+    p.add_argument("--seed", type=integer, default=0, help="training seed")
     p.add_argument("--test", action="store_true", help="also report test accuracy")
+
+#: ``train`` options that map onto ``Budget`` fields
+_BUDGET_OPTIONS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "max_params", "max_flops",
+                   "max_activations", "max_forward_seconds", "max_train_seconds")
 
 
 @command("train", "train one architecture on a task and print the result as JSON")(_cfg_train)
 def _train(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from ..tasks import get_task
 
-    task = get_task(args.task)  # an unknown task or a bad npy folder fails before torch is imported
+    values: dict = {}
+    threads, task_seed = args.threads, 0
+    if args.config is not None:
+        from ..corpus import CorpusConfig
+
+        cfg = CorpusConfig.from_yaml(args.config)  # a bad config is a user error: one line
+        values = {**cfg.budget, **cfg.task_budgets.get(args.task, {})}
+        threads = threads if threads is not None else cfg.threads
+        task_seed = cfg.task_seed
+    values.update({k: getattr(args, k) for k in _BUDGET_OPTIONS if getattr(args, k) is not None})
+    task = get_task(args.task, seed=task_seed)  # an unknown task or a bad npy folder fails before torch
 
     from ..train import Budget, train_architecture
 
-    budget = Budget()
-    if args.epochs is not None:
-        budget = replace(budget, epochs=args.epochs)
-    if args.batch_size is not None:
-        budget = replace(budget, batch_size=args.batch_size)
-    result = train_architecture(args.arch, task, budget, device=args.device, seed=args.seed, evaluate_test=args.test)
-    emit({"arch": args.arch, "task": args.task, **result.to_dict()})
+    try:
+        budget = Budget(**values)
+    except ValueError as err:
+        raise CommandError(f"budget: {err}") from None
+    result = train_architecture(args.arch, task, budget, device=args.device, seed=args.seed,
+                                evaluate_test=args.test, threads=threads)
+    emit({"arch": args.arch, "task": args.task, "budget": budget.to_dict(), "threads": threads, **result.to_dict()})
     return 0 if result.ok else 1
 
 
