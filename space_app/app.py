@@ -205,6 +205,7 @@ class SpaceApp:
         if not self.surrogates:
             raise RuntimeError(f"no surrogate could be loaded: {self.failed}")
         self.presets = task_presets()
+        self._downloads = tempfile.TemporaryDirectory(prefix="surrogate-hub-space-")
         self.corpus = CorpusView.load(self.config.corpus, REPO_ROOT)
         self.evaluation = evaluation_table(self.config.evaluation, REPO_ROOT, self.surrogates)
         self.startup_seconds = time.perf_counter() - started
@@ -251,14 +252,19 @@ class SpaceApp:
             except Exception as err:  # noqa: BLE001 - one surrogate failing must not hide the others
                 rows.append([name, None, None, f"not available for this input: {type(err).__name__}: {short(str(err), 200)}"])
         table = pd.DataFrame(rows, columns=["surrogate", "score", "percentile", "reading"])
+        readings = "\n".join(
+            f"- **{r[0]}**: " + (f"score {r[1]:.3f}, percentile {r[2]:.0f}. {r[3]}." if r[1] is not None else r[3])
+            for r in rows
+        )
+        n_ref = self.reference(next(iter(self.surrogates)), shape, k).n
         summary = (
-            f"**{fmt_int(info['n_params'])} parameters**, **{fmt_int(info['flops'])} FLOPs** "
-            f"(multiply-accumulates per example, classification head included) · backbone output "
-            f"`{tuple(info['backbone_shape'])}` → head output `{tuple(info['output_shape'])}` "
-            f"(batch of 2) · tree depth {info['depth']}, {info['n_terminals']} terminal ops\n\n"
-            f"The *percentile* places the score among {self.reference(next(iter(self.surrogates)), shape, k).n} "
-            f"random einspace architectures for this input shape, scored by the same surrogate: "
-            f"it is the surrogate's opinion, not a measurement."
+            f"### What the surrogates expect\n{readings}\n\n"
+            f"<small>The percentile places the score among {n_ref} random einspace architectures for this input "
+            f"shape, scored by the same surrogate: it is the surrogate's estimate, not a measurement.</small>\n\n"
+            f"### Size and shapes\n**{fmt_int(info['n_params'])} parameters**, **{fmt_int(info['flops'])} FLOPs** "
+            f"(multiply-accumulates per example, classification head included). Backbone output "
+            f"`{tuple(info['backbone_shape'])}` → head output `{tuple(info['output_shape'])}` (batch of 2). "
+            f"Tree depth {info['depth']}, {info['n_terminals']} terminal ops."
         )
         picture = png_image(draw_architecture(arch, title="data-flow graph"))
         return summary, table, info["arch_long"], picture
@@ -336,10 +342,14 @@ class SpaceApp:
         shown = table.head(500).assign(architecture=[short(a, 300) for a in table["architecture"].head(500)])
         return summary, shown, csv_path, malformed
 
-    @staticmethod
-    def _write_csv(table: pd.DataFrame) -> str:
-        folder = Path(tempfile.mkdtemp(prefix="surrogate-hub-rank-"))
-        path = folder / "ranking.csv"
+    def _write_csv(self, table: pd.DataFrame) -> str:
+        """Write the ranking into this app's download folder (files older than an hour are removed)."""
+        folder = Path(self._downloads.name)
+        now = time.time()
+        for old in folder.glob("*/ranking.csv"):
+            if now - old.stat().st_mtime > 3600:
+                old.unlink(missing_ok=True)
+        path = Path(tempfile.mkdtemp(dir=folder)) / "ranking.csv"  # one folder per request: the name stays ranking.csv
         table.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
         return str(path)
 
@@ -407,7 +417,7 @@ def build_demo(app: SpaceApp | None = None) -> gr.Blocks:
     seeds = list_seeds()
     example_arch = seed_string("resnet18_no_maxpool")
 
-    with gr.Blocks(title="surrogate-hub", analytics_enabled=False) as demo:
+    with gr.Blocks(title="surrogate-hub", analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=True):
             preset = gr.Dropdown(list(app.presets) + ["custom"], value=default_preset, label="Task", scale=3)
@@ -431,11 +441,11 @@ def build_demo(app: SpaceApp | None = None) -> gr.Blocks:
                         predict_btn = gr.Button("Predict", variant="primary")
                     with gr.Column(scale=2):
                         predict_summary = gr.Markdown()
-                        scores = gr.Dataframe(label="Scores", interactive=False, wrap=True)
-                picture = gr.Image(label="Structure (data-flow graph: one box per op instance)", type="pil",
-                                   format="png", height=620)
+                picture = gr.Image(label="Structure (data-flow graph: one box per op instance, data flows down "
+                                   "each column, columns read left to right)", type="pil", format="png", height=760)
+                scores = gr.Dataframe(label="Scores", interactive=False, wrap=True)
                 long_form = gr.Textbox(label="Long form (every terminal with its output shape, batch of 2)",
-                                       lines=6, max_lines=20)
+                                       lines=4, max_lines=12)
             # --------------------------------------------------------------------- rank
             with gr.Tab("Rank", id="rank"):
                 gr.Markdown(

@@ -42,6 +42,9 @@ class CorpusView:
         if source is None:
             local = repo_root / LOCAL_CORPUS
             source = str(local) if local.is_dir() else DEFAULT_CORPUS_REPO
+        shown = source
+        if Path(source).is_absolute() and Path(source).is_relative_to(repo_root):
+            shown = str(Path(source).relative_to(repo_root))
         try:
             from surrogate_hub.corpus import load
 
@@ -57,7 +60,7 @@ class CorpusView:
             ))
         tau, tau_note = _load_tau(source)
         ok = frame[frame["status"] == "ok"]
-        msg = (f"Corpus `{source}`: {len(frame):,} evaluations of {frame['arch'].nunique():,} architectures on "
+        msg = (f"Corpus `{shown}`: {len(frame):,} evaluations of {frame['arch'].nunique():,} architectures on "
                f"{frame['task'].nunique()} tasks, {len(ok):,} trained successfully.{tau_note}")
         return cls(source, frame, tau, msg)
 
@@ -137,7 +140,8 @@ class CorpusView:
             for j in range(len(tasks)):
                 if not math.isnan(tau[i, j]):
                     label = f"{tau[i, j]:.2f}" + (f"\n({n[i][j]})" if n is not None and i != j else "")
-                    ax.text(j, i, label, ha="center", va="center", fontsize=7)
+                    ax.text(j, i, label, ha="center", va="center", fontsize=7,
+                            color="white" if abs(tau[i, j]) > 0.6 else "black")
         fig.colorbar(im, ax=ax, shrink=0.8, label="Kendall τ (shared architectures in brackets)")
         ax.set_title("Cross-task rank agreement of validation accuracy", fontsize=10)
         return fig
