@@ -266,7 +266,7 @@ class SpaceApp:
             f"`{tuple(info['backbone_shape'])}` → head output `{tuple(info['output_shape'])}` (batch of 2). "
             f"Tree depth {info['depth']}, {info['n_terminals']} terminal ops."
         )
-        picture = png_image(draw_architecture(arch, title="data-flow graph"))
+        picture = png_image(draw_architecture(arch, title="data-flow graph", aspect=1.7))
         return summary, table, info["arch_long"], picture
 
     def use_seed(self, name: str) -> str:
@@ -520,7 +520,14 @@ def build_demo(app: SpaceApp | None = None) -> gr.Blocks:
                 return ",".join(map(str, s)), k
             return gr.skip(), gr.skip()
 
+        def to_custom(s, k, choice):  # a hand-edited shape no longer matches the chosen preset
+            if choice in app.presets and app.presets[choice] != (tuple(_ints(s)), _int(k)):
+                return "custom"
+            return gr.skip()
+
         preset.change(on_preset, preset, [shape, classes], api_name=False, queue=False)
+        shape.input(to_custom, [shape, classes, preset], preset, api_name=False, queue=False)
+        classes.input(to_custom, [shape, classes, preset], preset, api_name=False, queue=False)
         predict_outputs = [predict_summary, scores, long_form, picture]
         predict_btn.click(app.predict, [arch, shape, classes], predict_outputs, api_name="predict")
         use_seed.click(app.use_seed, seed_pick, arch, api_name="seed_architecture").then(
@@ -567,6 +574,20 @@ def build_demo(app: SpaceApp | None = None) -> gr.Blocks:
             api_name=False)
     demo.queue(default_concurrency_limit=2, max_size=32)
     return demo
+
+
+def _ints(text: Any) -> list[int]:
+    try:
+        return [int(p) for p in str(text).replace("×", ",").replace("x", ",").split(",")]
+    except ValueError:
+        return []
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _rank_example(shape_text: str, classes: Any) -> str:

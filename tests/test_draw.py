@@ -49,7 +49,7 @@ def test_draw_renders_a_png(arch):
 
     w, h = Image.open(io.BytesIO(png)).size
     assert max(w, h) <= 1200 and min(w, h) > 100
-    title = fig.axes[0].get_title()
+    title = fig.get_suptitle()
     assert f"{to_graph(arch).number_of_nodes() - 2} op instances" in title
 
 
@@ -57,7 +57,7 @@ def test_labels_only_when_small():
     small = draw_architecture(get_seed("mlpmixer_d2"))
     large = draw_architecture(get_seed("vit_d8"))
     assert "linear(512)" in {t.get_text() for t in small.axes[0].texts}
-    assert not [t for t in large.axes[0].texts if t.get_text()] and "too many to label" in large.axes[0].get_title()
+    assert not [t for t in large.axes[0].texts if t.get_text()] and "too many to label" in large.get_suptitle()
 
 
 def test_draw_refuses_bad_input():
@@ -65,3 +65,13 @@ def test_draw_refuses_bad_input():
         draw_architecture("sequential(")
     with pytest.raises(ValueError, match="rows_per_column"):
         graph_layout(to_graph("computation<relu>"), rows_per_column=0)
+
+
+@pytest.mark.parametrize("aspect", [0.5, 1.7, 3.0])
+def test_aspect_chooses_the_rows(aspect):
+    fig = draw_architecture(get_seed("resnet18_no_maxpool"), aspect=aspect)
+    w, h = fig.get_size_inches()
+    others = [draw_architecture(get_seed("resnet18_no_maxpool"), rows_per_column=r).get_size_inches() for r in (8, 36, 66)]
+    import math
+
+    assert all(abs(math.log(w / h / aspect)) <= abs(math.log(ow / oh / aspect)) + 1e-9 for ow, oh in others)

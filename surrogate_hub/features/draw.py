@@ -73,28 +73,42 @@ def draw_architecture(
     *,
     title: str | None = None,
     max_labels: int = 160,
-    rows_per_column: int = 36,
+    rows_per_column: int | None = 36,
+    aspect: float | None = None,
     dpi: int = 100,
 ) -> Figure:
     """A matplotlib ``Figure`` of the data-flow graph of ``arch`` (value or compact string): one box
     per op instance (branching copies included) with the op's text, coloured by role, edges in the
-    direction of data flow, and a legend of the roles. Raises ``ArchitectureError`` for an
-    unparsable string."""
+    direction of data flow, and a legend of the roles. ``aspect`` (width / height), when given,
+    chooses the number of rows per column whose picture comes closest to it (instead of
+    ``rows_per_column``). Raises ``ArchitectureError`` for an unparsable string."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     graph = to_graph(arch)
-    pos = graph_layout(graph, rows_per_column=rows_per_column)
     labelled = graph.number_of_nodes() <= max_labels
-    xs = [x for x, _ in pos.values()]
-    ys = [y for _, y in pos.values()]
-    span_x, span_y = max(xs) - min(xs) + 1, max(ys) - min(ys) + 1
     unit_x = 1.45 if labelled else 0.3  # inches per column slot
     unit_y = 0.42 if labelled else 0.16
-    width = min(max(6.0, span_x * unit_x), 30.0)
-    height = min(max(3.5, span_y * unit_y + 1.0), 24.0)
-    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
-    ax = fig.add_subplot()
+
+    def size(pos: dict) -> tuple[float, float]:
+        xs = [x for x, _ in pos.values()]
+        ys = [y for _, y in pos.values()]
+        width = min(max(6.0, (max(xs) - min(xs) + 1) * unit_x), 30.0)
+        height = min(max(3.5, (max(ys) - min(ys) + 1) * unit_y + 1.0), 24.0)
+        return width, height
+
+    if aspect is not None:
+        n_layers = sum(1 for _ in nx.topological_generations(graph))
+        candidates = sorted({min(n_layers, r) for r in (8, 10, 12, 15, 18, 22, 26, 30, 36, 44, 54, 66)})
+        layouts = [graph_layout(graph, rows_per_column=r) for r in candidates]
+        pos = min(layouts, key=lambda p: abs(math.log(size(p)[0] / size(p)[1] / aspect)))
+    else:
+        pos = graph_layout(graph, rows_per_column=rows_per_column or 36)
+    xs = [x for x, _ in pos.values()]
+    ys = [y for _, y in pos.values()]
+    width, height = size(pos)
+    fig = Figure(figsize=(width, height), dpi=dpi)  # no layout engine: it would draw everything twice
+    ax = fig.add_axes((0.01, 0.01, 0.98, 1 - 0.55 / height))
     ax.set_axis_off()
     ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
     ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
@@ -128,11 +142,13 @@ def draw_architecture(
             ax.scatter([x], [y], s=18, c=colour, edgecolors="#333333", linewidths=0.4, zorder=2)
     roles = {data["role"] for _, data in graph.nodes(data=True) if data["role"]}
     handles = [Patch(fc=ROLE_COLOURS[r], ec="#333333", label=r.replace(" function", "")) for r in ROLE_COLOURS if r in roles]
-    if handles:
-        ax.legend(handles=handles, loc="upper right", fontsize=7, frameon=True, framealpha=0.9)
+    if handles:  # one row above the graph, so it never hides a vertex
+        fig.legend(handles=handles, loc="upper right", ncol=len(handles), fontsize=7, frameon=False,
+                   bbox_to_anchor=(0.995, 1.0))
     n_ops = graph.number_of_nodes() - 2
     head = title if title is not None else "data-flow graph"
-    ax.set_title(f"{head}: {n_ops} op instances" + ("" if labelled else " (too many to label)"), fontsize=9)
+    fig.suptitle(f"{head}: {n_ops} op instances" + ("" if labelled else " (too many to label)"), fontsize=9,
+                 x=0.01, y=1 - 0.08 / height, ha="left", va="top")
     return fig
 
 
