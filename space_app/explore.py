@@ -218,5 +218,6 @@ def _from_results(results: dict, path: Path) -> EvaluationView:
             "ρ: Spearman; P@10%: share of the true top 10% found in the predicted top 10%; within task: "
             "5-fold cross-validation. "
             + (f"Rows per task: {', '.join(f'{t} {n}' for t, n in n_rows.items())}. " if n_rows else "")
+            + "`graf-xgb` is the recipe of the embedded `einspace-graf-xgb` (GRAF + extras, XGBoost). "
             + f"Source: `{path.name}`.")
     return EvaluationView(table.reset_index(drop=True), note)
