@@ -128,6 +128,11 @@ def load_surrogates(extra: Sequence[str]) -> tuple[dict[str, LoadedSurrogate], d
     for name in dict.fromkeys([*list_surrogates(), *extra]):
         try:
             model = load_surrogate(name)
+            needs = tuple(getattr(model, "zcp_names", ()))
+            if needs:
+                failed[name] = (f"needs zero-cost proxies ({', '.join(needs)}) computed by running each network "
+                                "on a batch of the task's data; this Space scores from the structure alone")
+                continue
             start = time.perf_counter()
             model.predict(probe, input_shape=(3, 32, 32), num_classes=10, errors="nan")
             per_arch = (time.perf_counter() - start) / len(probe)

@@ -287,6 +287,36 @@ def test_a_surrogate_that_does_not_load_is_reported(space, served, tmp_path):
     assert "no such folder" in failed[str(tmp_path / "nothing-here")]
 
 
+def test_hub_surrogates_load_when_configured(space, hub, tmp_path):
+    from huggingface_hub import HfApi
+
+    repo = hub.new_repo_id("graf")
+    load_surrogate(EMBEDDED).save_pretrained(tmp_path / "m")
+    HfApi().create_repo(repo)
+    HfApi().upload_folder(repo_id=repo, folder_path=str(tmp_path / "m"))
+    app = space["app"]
+    cfg = app.AppConfig.from_env({"SURROGATE_HUB_SURROGATES": repo})
+    loaded, failed = app.load_surrogates(cfg.extra_surrogates)
+    assert list(loaded) == [EMBEDDED, repo] and not failed
+    arch = seed_string("vit_d2")
+    kw = dict(input_shape=(3, 32, 32), num_classes=10)
+    assert loaded[repo].model.predict([arch], **kw) == pytest.approx(loaded[EMBEDDED].model.predict([arch], **kw))
+
+
+def test_a_surrogate_that_needs_zero_cost_proxies_is_explained(space, tmp_path):
+    from surrogate_hub.surrogates import GrafSurrogate
+
+    archs = [to_string(a) for a in sample_many(40, (1, 8, 8), seed=0)]
+    rng = np.random.default_rng(0)
+    sur = GrafSurrogate(zcp=("synflow",), xgb_params={"n_estimators": 5})
+    sur.fit(archs, rng.uniform(0.1, 0.9, 40), ["t"] * 40, input_shapes=(1, 8, 8), num_classes=10,
+            zcp=rng.normal(size=(40, 1)))
+    sur.save_pretrained(tmp_path / "zcp")
+    loaded, failed = space["app"].load_surrogates([str(tmp_path / "zcp")])
+    assert str(tmp_path / "zcp") not in loaded
+    assert "needs zero-cost proxies (synflow)" in failed[str(tmp_path / "zcp")]
+
+
 # ------------------------------------------------------------------------------------ chromium
 @pytest.fixture(scope="module")
 def chromium(space):
