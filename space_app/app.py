@@ -77,6 +77,8 @@ class Limits:
     max_steps: int = 2_000  #: design steps
     request_seconds: float = 20.0  #: surrogate work in one request (ranking, design)
     reference_samples: int = 500  #: random architectures behind the percentile reading
+    max_op_instances: int = 5_000  #: terminal-op instances (branching copies multiply) of one architecture
+    max_drawn: int = 2_000  #: op instances drawn in a picture
     max_side: int = 512  #: largest channel count / height / width
     max_classes: int = 10_000
 
@@ -179,10 +181,30 @@ def parse_shape(text: str, classes: Any, limits: Limits) -> tuple[tuple[int, int
     return shape, k  # type: ignore[return-value]
 
 
+def check_architecture(text: str, shape: tuple[int, int, int], k: int, limits: Limits) -> dict:
+    """Parse ``text`` and infer its shapes: ``{"arch", "n_params", "flops", "instances"}``, or
+    ``{"error": "Type: message"}`` when it does not parse, does not fit ``shape`` or has more op
+    instances than ``limits.max_op_instances`` (each instance costs work in every request)."""
+    from surrogate_hub.space import flops, infer, n_params
+
+    try:
+        arch = parse(text)
+        instances = sum(o.mult for o in infer(arch, shape).iter_ops())
+        if instances > limits.max_op_instances:
+            return {"error": f"TooLarge: {instances:,} op instances (branching copies included); this Space "
+                             f"accepts at most {limits.max_op_instances:,}"}
+        return {"arch": arch, "n_params": n_params(arch, shape, k), "flops": flops(arch, shape, k),
+                "instances": instances, "error": None}
+    except ArchitectureError as err:
+        return {"error": f"{type(err).__name__}: {err}"}
+
+
 def invalid_message(error: str, shape: Sequence[int]) -> str:
     """Why an architecture string was refused, from the library's ``Type: message`` error text."""
     if error.startswith("ParseError"):
         return f"This is not an einspace architecture in compact notation: {error}"
+    if error.startswith("TooLarge"):
+        return f"This architecture is too large for this Space: {error.partition(': ')[2]}."
     return f"This architecture does not fit {'×'.join(map(str, shape))} inputs: {error}"
 
 
@@ -244,10 +266,11 @@ class SpaceApp:
 
     @functools.lru_cache(maxsize=64)  # noqa: B019
     def _predict_cached(self, text: str, shape: tuple[int, int, int], k: int):
+        checked = check_architecture(text, shape, k, self.limits)
+        if checked["error"]:
+            raise gr.Error(invalid_message(checked["error"], shape))
+        arch = checked["arch"]
         info = describe(text, shape, k)
-        if info["error"]:
-            raise gr.Error(invalid_message(info["error"], shape))
-        arch = parse(text)
         rows = []
         for name, sur in self.surrogates.items():
             try:
@@ -271,7 +294,10 @@ class SpaceApp:
             f"`{tuple(info['backbone_shape'])}` → head output `{tuple(info['output_shape'])}` (batch of 2). "
             f"Tree depth {info['depth']}, {info['n_terminals']} terminal ops."
         )
-        picture = png_image(draw_architecture(arch, title="data-flow graph", aspect=1.7))
+        picture = (png_image(draw_architecture(arch, title="data-flow graph", aspect=1.7))
+                   if checked["instances"] <= self.limits.max_drawn else None)
+        if picture is None:
+            summary += f" The graph has {checked['instances']:,} op instances: too many to draw here."
         return summary, table, info["arch_long"], picture
 
     def use_seed(self, name: str) -> str:
@@ -319,7 +345,7 @@ class SpaceApp:
             if len(line) > self.limits.max_chars:
                 bad.append([lineno, f"longer than {self.limits.max_chars:,} characters ({len(line):,})", short(line)])
                 continue
-            info = describe(line, shape, k)
+            info = check_architecture(line, shape, k, self.limits)
             if info["error"]:
                 bad.append([lineno, info["error"], short(line)])
             else:
@@ -327,7 +353,7 @@ class SpaceApp:
         malformed = pd.DataFrame(bad, columns=["line", "reason", "text"])
         if not valid:
             raise gr.Error(f"None of the {len(lines)} lines is a valid architecture for this input shape; first problem, line {bad[0][0]}: {bad[0][1]}")
-        scores = np.asarray(sur.model.predict([v[1] for v in valid], input_shape=shape, num_classes=k, errors="nan"), dtype=float)
+        scores = np.asarray(sur.model.predict([v[2]["arch"] for v in valid], input_shape=shape, num_classes=k, errors="nan"), dtype=float)
         ref = self.reference(surrogate_name, shape, k)
         order = np.lexsort((np.arange(len(scores)), np.where(np.isnan(scores), np.inf, -scores)))
         rows = []
@@ -394,8 +420,10 @@ class SpaceApp:
         improvements = pd.DataFrame(
             [[i.step, round(i.score, 4), i.arch] for i in result.improvements], columns=["step", "score", "architecture"]
         )
-        return (summary, png_image(plot_trace(result)), result.best,
-                png_image(draw_architecture(result.best, title="best architecture")), improvements)
+        instances = check_architecture(result.best, shape, k, replace(self.limits, max_op_instances=10**12))["instances"]
+        picture = (png_image(draw_architecture(result.best, title="best architecture", aspect=1.6))
+                   if instances <= self.limits.max_drawn else None)
+        return summary, png_image(plot_trace(result)), result.best, picture, improvements
 
     # -- explore --------------------------------------------------------------------------
     def explore_top(self, task: str, k: Any):

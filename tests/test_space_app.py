@@ -35,6 +35,10 @@ SPACE = ROOT / "space_app"
 SHAPE = "3,32,32"
 EMBEDDED = "einspace-graf-xgb"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_NEST = ("branching(8){clone(8), branching(8){clone(8), branching(4){clone(4), sequential(computation<linear(16)>, "
+         "computation<relu>), add(4)}, add(8)}, add(8)}")
+_TWO = f"sequential({_NEST}, {_NEST})"
+HUGE = f"sequential(sequential({_TWO}, {_TWO}), sequential({_TWO}, {_TWO}))"  # branching copies multiply
 
 
 def _free_port() -> int:
@@ -123,6 +127,8 @@ def test_predict_follows_the_task_shape(client):
         ("computation<relu>", SHAPE, 0, "Classes must be a whole number between 1"),
         ("", SHAPE, 10, "Paste an architecture"),
         ("sequential(" * 700, SHAPE, 10, "this Space accepts at most 6,000"),
+        (HUGE, SHAPE, 10, "too large for this Space: 5,264 op instances (branching copies included); this Space "
+                          "accepts at most 5,000"),
     ],
 )
 def test_predict_refuses_bad_input_with_a_clear_message(client, arch, shape, classes, message):
@@ -142,14 +148,15 @@ def test_sample_and_seed_buttons(client):
 def test_rank_sorts_lists_malformed_lines_and_offers_a_csv(client):
     archs = [to_string(a) for a in sample_many(30, (1, 8, 8), seed=11)]
     lines = ["# a comment", *archs[:12], "", "sequential(computation<relu>, computation<linear(10)>", *archs[12:],
-             seed_string("mlpmixer_d2")]
+             seed_string("mlpmixer_d2"), HUGE]
     text = "\n".join(lines)
     summary, table, csv_path, bad = client.predict(text, None, EMBEDDED, "1,8,8", 10, api_name="/rank")
     table, bad = _frame(table), _frame(bad)
     # malformed and shape-invalid lines are listed with their line numbers and reasons, not dropped
-    assert bad["line"].tolist() == [15, 34]
+    assert bad["line"].tolist() == [15, 34, 35]
     assert bad["reason"][0].startswith("ParseError") and "ShapeError" in bad["reason"][1]
-    assert "2 line(s) could not be ranked" in summary and "Ranked **30**" in summary
+    assert bad["reason"][2].startswith("TooLarge: 5,264 op instances")
+    assert "3 line(s) could not be ranked" in summary and "Ranked **30**" in summary
     # sorted best first, with the surrogate's own scores
     scores = load_surrogate(EMBEDDED).predict(archs, input_shape=(1, 8, 8), num_classes=10)
     assert table["rank"].tolist() == list(range(1, 31))

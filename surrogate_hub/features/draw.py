@@ -79,7 +79,8 @@ def draw_architecture(
 ) -> Figure:
     """A matplotlib ``Figure`` of the data-flow graph of ``arch`` (value or compact string): one box
     per op instance (branching copies included) with the op's text, coloured by role, edges in the
-    direction of data flow, and a legend of the roles. ``aspect`` (width / height), when given,
+    direction of data flow (a graph of more than ``max_labels`` vertices: dots and plain lines, data
+    flowing down each column), and a legend of the roles. ``aspect`` (width / height), when given,
     chooses the number of rows per column whose picture comes closest to it (instead of
     ``rows_per_column``). Raises ``ArchitectureError`` for an unparsable string."""
     from matplotlib.figure import Figure
@@ -112,34 +113,10 @@ def draw_architecture(
     ax.set_axis_off()
     ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
     ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
-    fontsize = 7 if labelled else 0
-    for u, v in graph.edges:
-        (x0, y0), (x1, y1) = pos[u], pos[v]
-        folded = y1 > y0  # an edge into the next column
-        ax.annotate(
-            "",
-            xy=(x1, y1),
-            xytext=(x0, y0),
-            arrowprops=dict(
-                arrowstyle="-|>" if not folded else "-",
-                color="#9a9a9a" if folded else "#555555",
-                lw=0.6 if folded else 0.8,
-                ls="--" if folded else "-",
-                shrinkA=6 if labelled else 2,
-                shrinkB=6 if labelled else 2,
-                mutation_scale=7,
-            ),
-            zorder=1,
-        )
-    for vertex, data in graph.nodes(data=True):
-        x, y = pos[vertex]
-        colour = ROLE_COLOURS.get(data["role"], ROLE_COLOURS[""])
-        text = data["op"] or str(vertex)
-        if labelled:
-            ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, zorder=2,
-                    bbox=dict(boxstyle="round,pad=0.25", fc=colour, ec="#333333", lw=0.5))
-        else:
-            ax.scatter([x], [y], s=18, c=colour, edgecolors="#333333", linewidths=0.4, zorder=2)
+    if labelled:
+        _draw_labelled(ax, graph, pos)
+    else:
+        _draw_dots(ax, graph, pos)
     roles = {data["role"] for _, data in graph.nodes(data=True) if data["role"]}
     handles = [Patch(fc=ROLE_COLOURS[r], ec="#333333", label=r.replace(" function", "")) for r in ROLE_COLOURS if r in roles]
     if handles:  # one row above the graph, so it never hides a vertex
@@ -150,6 +127,38 @@ def draw_architecture(
     fig.suptitle(f"{head}: {n_ops} op instances" + ("" if labelled else " (too many to label)"), fontsize=9,
                  x=0.01, y=1 - 0.08 / height, ha="left", va="top")
     return fig
+
+
+def _draw_labelled(ax, graph: nx.DiGraph, pos: dict) -> None:
+    """Boxes with the op text, arrows between them (dashed, without head, into the next column)."""
+    for u, v in graph.edges:
+        (x0, y0), (x1, y1) = pos[u], pos[v]
+        folded = y1 > y0
+        ax.annotate(
+            "", xy=(x1, y1), xytext=(x0, y0), zorder=1,
+            arrowprops=dict(arrowstyle="-" if folded else "-|>", color="#9a9a9a" if folded else "#555555",
+                            lw=0.6 if folded else 0.8, ls="--" if folded else "-", shrinkA=6, shrinkB=6,
+                            mutation_scale=7),
+        )
+    for vertex, data in graph.nodes(data=True):
+        x, y = pos[vertex]
+        ax.text(x, y, data["op"] or str(vertex), ha="center", va="center", fontsize=7, zorder=2,
+                bbox=dict(boxstyle="round,pad=0.25", fc=ROLE_COLOURS.get(data["role"], ROLE_COLOURS[""]),
+                          ec="#333333", lw=0.5))
+
+
+def _draw_dots(ax, graph: nx.DiGraph, pos: dict) -> None:
+    """Large graphs: one line collection for the edges and one scatter for the vertices."""
+    from matplotlib.collections import LineCollection
+
+    down = [(pos[u], pos[v]) for u, v in graph.edges if pos[v][1] <= pos[u][1]]
+    folded = [(pos[u], pos[v]) for u, v in graph.edges if pos[v][1] > pos[u][1]]
+    ax.add_collection(LineCollection(down, colors="#555555", linewidths=0.6, zorder=1))
+    ax.add_collection(LineCollection(folded, colors="#9a9a9a", linewidths=0.5, linestyles="--", zorder=1))
+    vertices = list(graph.nodes(data="role"))
+    ax.scatter([pos[v][0] for v, _ in vertices], [pos[v][1] for v, _ in vertices], s=18, zorder=2,
+               c=[ROLE_COLOURS.get(role, ROLE_COLOURS[""]) for _, role in vertices], edgecolors="#333333",
+               linewidths=0.4)
 
 
 def figure_png(fig: Figure, *, dpi: int | None = None, max_pixels: int = 4000) -> bytes:
