@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, table, write_json  # noqa: E402
+from _common import RESULTS, table, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -25,9 +25,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import json
 import logging
-import math
 import os
 import tempfile
 import time
@@ -39,15 +37,15 @@ from typing import Any
 import gradio as gr
 import numpy as np
 import pandas as pd
+from explore import CorpusView, evaluation_table  # space_app/explore.py (the Space runs from this folder)
 from PIL import Image
 
-from explore import CorpusView, evaluation_table  # space_app/explore.py (the Space runs from this folder)
 from surrogate_hub.cli.space import describe
 from surrogate_hub.design import design, plot_trace
 from surrogate_hub.features.draw import draw_architecture, figure_png
 from surrogate_hub.percentile import ReferenceScores, reference_scores
 from surrogate_hub.space import ArchitectureError, parse, sample, to_string
-from surrogate_hub.space.seeds import list_seeds, seed_description, seed_string
+from surrogate_hub.space.seeds import list_seeds, seed_string
 from surrogate_hub.surrogates import list_surrogates, load_surrogate
 
 log = logging.getLogger("surrogate_hub.space_app")

@@ -14,12 +14,13 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Browser", "chromium_binary", "dump_dom", "FLAGS"]
+__all__ = ["FLAGS", "Browser", "chromium_binary", "dump_dom"]
 
 #: Flags for a quiet, sandbox-free headless run that reaches for nothing but the given URL.
 FLAGS = (
@@ -52,7 +53,7 @@ def dump_dom(url: str, *, budget_ms: int = 8000, timeout: float = 120.0) -> str:
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
         result = subprocess.run(
             [binary, *FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}", "--dump-dom", url],
-            capture_output=True, text=True, timeout=timeout,
+            capture_output=True, text=True, timeout=timeout, check=False,
         )
     if result.returncode != 0:
         raise RuntimeError(f"chromium --dump-dom exited with {result.returncode}: {result.stderr[-2000:]}")
@@ -71,15 +72,16 @@ class Browser:
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
 
-        def fds() -> None:  # in the child: the protocol reads fd 3 and writes fd 4
-            os.dup2(to_child_r, 3)  # dup2 makes them inheritable; Python's other fds are not (PEP 446)
-            os.dup2(from_child_w, 4)
-
+        # Chromium reads the protocol from fd 3 and writes to fd 4. A tiny Python trampoline moves the
+        # pipe ends there and execs Chromium (a preexec_fn would be unsafe in a threaded process,
+        # such as a test session that also runs the app's server).
+        trampoline = "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); os.execv(sys.argv[3], sys.argv[3:])"
         self._proc = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={self._profile.name}", "--remote-debugging-pipe",
-             f"--window-size={width},{height}", "about:blank"],
+            [sys.executable, "-c", trampoline, str(to_child_r), str(from_child_w), binary, *FLAGS,
+             f"--user-data-dir={self._profile.name}", "--remote-debugging-pipe", f"--window-size={width},{height}",
+             "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=fds, close_fds=False,  # close_fds would close 3 and 4 after preexec_fn
+            pass_fds=(to_child_r, from_child_w),
         )
         os.close(to_child_r)
         os.close(from_child_w)
@@ -150,7 +152,7 @@ class Browser:
     def close(self) -> None:
         try:
             self.call("Browser.close", timeout=5)
-        except Exception:  # noqa: BLE001 - closing anyway
+        except (OSError, RuntimeError, TimeoutError):  # it may exit before it answers
             pass
         try:
             self._proc.wait(timeout=10)

@@ -102,7 +102,7 @@ class CorpusView:
         data = [ok.loc[ok["task"] == t, "val_acc"].to_numpy() for t in tasks]
         fig = Figure(figsize=(9, 4.2), dpi=100, layout="constrained")
         ax = fig.add_subplot()
-        ax.boxplot(data, showfliers=True, flierprops=dict(markersize=2, alpha=0.4))
+        ax.boxplot(data, showfliers=True, flierprops={"markersize": 2, "alpha": 0.4})
         rng = np.random.default_rng(0)
         for i, values in enumerate(data, 1):
             ax.scatter(i + rng.uniform(-0.18, 0.18, len(values)), values, s=3, alpha=0.35, color="#219ebc")

@@ -48,7 +48,7 @@ class DesignResult:
 
     def to_dict(self) -> dict:
         """JSON-ready summary (scores and trace as lists, NaN as ``None``)."""
-        nan_free = lambda xs: [None if math.isnan(x) else float(x) for x in xs]  # noqa: E731
+        nan_free = lambda xs: [None if math.isnan(x) else float(x) for x in xs]
         return {
             "best": self.best,
             "best_score": self.best_score,

@@ -44,8 +44,9 @@ def test_draw_renders_a_png(arch):
     fig = draw_architecture(arch, title="t")
     png = figure_png(fig, max_pixels=1200)
     assert png.startswith(PNG_MAGIC)
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     w, h = Image.open(io.BytesIO(png)).size
     assert max(w, h) <= 1200 and min(w, h) > 100

@@ -127,8 +127,8 @@ def test_predict_follows_the_task_shape(client):
         ("computation<relu>", SHAPE, 0, "Classes must be a whole number between 1"),
         ("", SHAPE, 10, "Paste an architecture"),
         ("sequential(" * 700, SHAPE, 10, "this Space accepts at most 6,000"),
-        (HUGE, SHAPE, 10, "too large for this Space: 5,264 op instances (branching copies included); this Space "
-                          "accepts at most 5,000"),
+        (HUGE, SHAPE, 10, ("too large for this Space: 5,264 op instances (branching copies included); this Space "
+                           "accepts at most 5,000")),
     ],
 )
 def test_predict_refuses_bad_input_with_a_clear_message(client, arch, shape, classes, message):
@@ -306,7 +306,7 @@ def test_hub_surrogates_load_when_configured(space, hub, tmp_path):
     loaded, failed = app.load_surrogates(cfg.extra_surrogates)
     assert list(loaded) == [EMBEDDED, repo] and not failed
     arch = seed_string("vit_d2")
-    kw = dict(input_shape=(3, 32, 32), num_classes=10)
+    kw = {"input_shape": (3, 32, 32), "num_classes": 10}
     assert loaded[repo].model.predict([arch], **kw) == pytest.approx(loaded[EMBEDDED].model.predict([arch], **kw))
 
 

@@ -143,8 +143,8 @@ def _draw_labelled(ax, graph: nx.DiGraph, pos: dict) -> None:
     for vertex, data in graph.nodes(data=True):
         x, y = pos[vertex]
         ax.text(x, y, data["op"] or str(vertex), ha="center", va="center", fontsize=7, zorder=2,
-                bbox=dict(boxstyle="round,pad=0.25", fc=ROLE_COLOURS.get(data["role"], ROLE_COLOURS[""]),
-                          ec="#333333", lw=0.5))
+                bbox={"boxstyle": "round,pad=0.25", "fc": ROLE_COLOURS.get(data["role"], ROLE_COLOURS[""]),
+                      "ec": "#333333", "lw": 0.5})
 
 
 def _draw_dots(ax, graph: nx.DiGraph, pos: dict) -> None:
