@@ -15,9 +15,9 @@ Environment variables (all optional):
     a ``surrogates.json`` evaluation file (default: the repository's
     ``benchmarks/results/surrogates.json``; otherwise the metrics stored in each surrogate's config).
 ``SURROGATE_HUB_MAX_CHARS``, ``SURROGATE_HUB_MAX_LINES``, ``SURROGATE_HUB_MAX_STEPS``,
-``SURROGATE_HUB_REQUEST_SECONDS``
-    per-request limits (characters of one architecture, lines to rank, design steps, seconds of
-    surrogate work in one request).
+``SURROGATE_HUB_MAX_OP_INSTANCES``, ``SURROGATE_HUB_REQUEST_SECONDS``
+    per-request limits (characters of one architecture, lines to rank, design steps, op instances
+    of one architecture, seconds of surrogate work in one request).
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ class AppConfig:
             ("SURROGATE_HUB_MAX_CHARS", "max_chars", int),
             ("SURROGATE_HUB_MAX_LINES", "max_lines", int),
             ("SURROGATE_HUB_MAX_STEPS", "max_steps", int),
+            ("SURROGATE_HUB_MAX_OP_INSTANCES", "max_op_instances", int),
             ("SURROGATE_HUB_REQUEST_SECONDS", "request_seconds", float),
         ):
             if env.get(var):
@@ -540,9 +541,9 @@ def build_demo(app: SpaceApp | None = None) -> gr.Blocks:
         if app.failed:
             status += " · not available: " + "; ".join(f"`{n}` ({short(e, 200)})" for n, e in app.failed.items())
         gr.Markdown(f"<small>{status} · [library and paper](https://arxiv.org/abs/2504.12971) · "
-                    f"limits per request: {limits.max_chars:,} characters per architecture, {limits.max_lines:,} "
-                    f"lines to rank, {limits.max_steps:,} design steps, {limits.request_seconds:.0f} s of "
-                    f"surrogate work</small>")
+                    f"limits per request: {limits.max_chars:,} characters and {limits.max_op_instances:,} op "
+                    f"instances per architecture, {limits.max_lines:,} lines to rank, {limits.max_steps:,} design "
+                    f"steps, {limits.request_seconds:.0f} s of surrogate work</small>")
 
         # ------------------------------------------------------------------------- events
         def on_preset(choice):

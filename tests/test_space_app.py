@@ -279,9 +279,10 @@ def test_evaluation_falls_back_to_the_surrogates_configs(space, served, tmp_path
 def test_config_from_environment(space):
     app = space["app"]
     cfg = app.AppConfig.from_env({"SURROGATE_HUB_SURROGATES": "a/b, ./c ,", "SURROGATE_HUB_CORPUS": "org/corpus",
-                                  "SURROGATE_HUB_MAX_LINES": "10", "SURROGATE_HUB_REQUEST_SECONDS": "2.5"})
+                                  "SURROGATE_HUB_MAX_LINES": "10", "SURROGATE_HUB_REQUEST_SECONDS": "2.5",
+                                  "SURROGATE_HUB_MAX_OP_INSTANCES": "300"})
     assert cfg.extra_surrogates == ("a/b", "./c") and cfg.corpus == "org/corpus"
-    assert cfg.limits.max_lines == 10 and cfg.limits.request_seconds == 2.5
+    assert cfg.limits.max_lines == 10 and cfg.limits.request_seconds == 2.5 and cfg.limits.max_op_instances == 300
     with pytest.raises(SystemExit, match="SURROGATE_HUB_MAX_STEPS must be a number"):
         app.AppConfig.from_env({"SURROGATE_HUB_MAX_STEPS": "many"})
     with pytest.raises(SystemExit, match="must be positive"):
