@@ -2,7 +2,8 @@
 
     python benchmarks/space_app.py [--repeats 3] [--lines 1000]
 
-Cold start: from launching the process to the first HTTP 200 on ``/`` (imports, loading the
+Wall times depend on what else the machine runs, so the CPU seconds of the app's process are
+recorded too (``/proc``), and the load average. Cold start: from launching the process to the first HTTP 200 on ``/`` (imports, loading the
 surrogates and the corpus, rendering the Explore figures, starting the server). Requests go through
 ``gradio_client`` to that process (queue, JSON, files included): Predict for a fresh architecture
 (first for a task shape: also scores the percentile reference; warm: reference cached), ranking
@@ -63,10 +64,21 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def timed(fn, *args, **kwargs) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``); robust to other load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(fn, *args, pid: int | None = None, cpu: list | None = None, **kwargs) -> float:
+    """Wall seconds of ``fn(...)``; with ``pid``, also appends that process's CPU seconds to ``cpu``."""
+    c0 = cpu_seconds(pid) if pid else 0.0
     t0 = time.perf_counter()
     fn(*args, **kwargs)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    if pid and cpu is not None:
+        cpu.append(cpu_seconds(pid) - c0)
+    return wall
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,47 +98,62 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
 
     cold, first_predict, warm_predict, rank_app, design_app = [], [], [], [], []
+    cpu: dict[str, list[float]] = {k: [] for k in ("cold_start", "predict_first", "predict_warm", "rank_app", "design_300")}
+    load = [os.getloadavg()[0]]
     for r in range(args.repeats):
         port = _free_port()
         proc, seconds = start(port)
         cold.append(seconds)
+        cpu["cold_start"].append(cpu_seconds(proc.pid))
         try:
             client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            first_predict.append(timed(client.predict, fresh[0], "3,32,32", classes, api_name="/predict"))
-            warm_predict.append(timed(client.predict, fresh[r + 1], "3,32,32", classes, api_name="/predict"))
-            rank_app.append(timed(client.predict, text, None, sur, "3,32,32", classes, api_name="/rank"))
+            kw = {"pid": proc.pid}
+            first_predict.append(timed(client.predict, fresh[0], "3,32,32", classes, api_name="/predict",
+                                       cpu=cpu["predict_first"], **kw))
+            warm_predict.append(timed(client.predict, fresh[r + 1], "3,32,32", classes, api_name="/predict",
+                                      cpu=cpu["predict_warm"], **kw))
+            rank_app.append(timed(client.predict, text, None, sur, "3,32,32", classes, api_name="/rank",
+                                  cpu=cpu["rank_app"], **kw))
             design_app.append(timed(client.predict, sur, "3,32,32", classes, 300, 50, r, "random samples",
-                                    api_name="/design"))
+                                    api_name="/design", cpu=cpu["design_300"], **kw))
         finally:
             stop(proc)
+        load.append(os.getloadavg()[0])
     model = load_surrogate(sur)
-    rank_lib = [timed(model.rank, lines, input_shape=shape, num_classes=classes) for _ in range(args.repeats)]
+    rank_lib, rank_lib_cpu = [], []
+    for _ in range(args.repeats):
+        c0 = time.process_time()
+        rank_lib.append(timed(model.rank, lines, input_shape=shape, num_classes=classes))
+        rank_lib_cpu.append(time.process_time() - c0)
+    cpu["rank_library"] = rank_lib_cpu
 
     med = statistics.median
-    rows = [
-        {"measure": "cold start (process launch to first HTTP 200)", "median s": f"{med(cold):.1f}",
-         "runs": ", ".join(f"{x:.1f}" for x in cold)},
-        {"measure": "predict, first request for a task shape", "median s": f"{med(first_predict):.2f}",
-         "runs": ", ".join(f"{x:.2f}" for x in first_predict)},
-        {"measure": "predict, warm (another architecture)", "median s": f"{med(warm_predict):.2f}",
-         "runs": ", ".join(f"{x:.2f}" for x in warm_predict)},
-        {"measure": f"rank {args.lines:,} lines through the app", "median s": f"{med(rank_app):.2f}",
-         "runs": ", ".join(f"{x:.2f}" for x in rank_app)},
-        {"measure": f"rank {args.lines:,} lines, library only (baseline)", "median s": f"{med(rank_lib):.2f}",
-         "runs": ", ".join(f"{x:.2f}" for x in rank_lib)},
-        {"measure": "design, 300 steps through the app", "median s": f"{med(design_app):.2f}",
-         "runs": ", ".join(f"{x:.2f}" for x in design_app)},
-    ]
-    print(table(rows, ["measure", "median s", "runs"]))
-    print(f"app / library time for ranking {args.lines:,} lines: {med(rank_app) / med(rank_lib):.1f}x")
+    walls = {"cold_start": cold, "predict_first": first_predict, "predict_warm": warm_predict,
+             "rank_app": rank_app, "rank_library": rank_lib, "design_300": design_app}
+    labels = {
+        "cold_start": "cold start (process launch to first HTTP 200)",
+        "predict_first": "predict, first request for a task shape",
+        "predict_warm": "predict, warm (another architecture)",
+        "rank_app": f"rank {args.lines:,} lines through the app",
+        "rank_library": f"rank {args.lines:,} lines, library only (baseline)",
+        "design_300": "design, 300 steps through the app",
+    }
+    rows = [{"measure": labels[k], "median wall s": f"{med(walls[k]):.2f}", "median CPU s": f"{med(cpu[k]):.2f}",
+             "wall runs": ", ".join(f"{x:.2f}" for x in walls[k])} for k in labels]
+    print(table(rows, list(rows[0])))
+    print(f"app / library for ranking {args.lines:,} lines: wall {med(rank_app) / med(rank_lib):.1f}x, "
+          f"CPU {med(cpu['rank_app']) / med(cpu['rank_library']):.1f}x; load average during the run: "
+          f"{min(load):.1f}-{max(load):.1f} on {os.cpu_count()} CPUs")
     write_json({
         "surrogate": sur, "input_shape": list(shape), "num_classes": classes, "lines": args.lines,
         "repeats": args.repeats,
-        "seconds": {"cold_start": cold, "predict_first": first_predict, "predict_warm": warm_predict,
-                    "rank_app": rank_app, "rank_library": rank_lib, "design_300": design_app},
-        "median": {"cold_start": med(cold), "predict_first": med(first_predict), "predict_warm": med(warm_predict),
-                   "rank_app": med(rank_app), "rank_library": med(rank_lib), "design_300": med(design_app)},
+        "seconds": walls,
+        "cpu_seconds": cpu,
+        "median": {k: med(v) for k, v in walls.items()},
+        "median_cpu": {k: med(v) for k, v in cpu.items()},
         "rank_app_over_library": med(rank_app) / med(rank_lib),
+        "rank_app_over_library_cpu": med(cpu["rank_app"]) / med(cpu["rank_library"]),
+        "load_average_1min": load,
         "rows": rows,
     }, args.out)
     return 0
