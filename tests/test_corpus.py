@@ -144,7 +144,7 @@ def test_cli_reports_config_errors_without_traceback(tmp_path: Path) -> None:
 
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({**TINY, "output": str(tmp_path / "o"), "workers": -2}))
-    assert main(["corpus", "build", "--config", str(path), "--no-progress"]) == 2
+    assert main(["corpus", "build", "--config", str(path), "--no-progress"]) == 1  # one error: line
 
 
 def test_shared_pool_is_valid_on_every_task() -> None:

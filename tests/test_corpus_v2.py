@@ -343,7 +343,7 @@ def test_sample_profile_on_the_command_line(capsys) -> None:
     from surrogate_hub.cli import main
 
     assert main(["sample", "--n", "5", "--input-shape", "1,8,8", "--profile", "cpu-small-v2", "--seed", "4"]) == 0
-    lines = capsys.readouterr().out.split()
+    lines = capsys.readouterr().out.splitlines()
     expected = [to_string(a) for a in sample_many(5, (1, 8, 8), seed=4, limits=limits_profile("cpu-small-v2"))]
     assert lines == expected
 
