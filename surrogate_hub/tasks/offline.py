@@ -364,23 +364,7 @@ def _synth_language(rng: np.random.Generator) -> Splits:
     The languages share part of their transition probabilities; letter frequencies differ only
     mildly, and most of the evidence is in which letters follow which (letter pairs), which a linear
     model on the one-hot image cannot use. 2,000 train, 500 valid, 500 test examples."""
-    chains = _language_chains(rng)
-    cumulative = chains.cumsum(axis=2)
-    splits: Splits = {}
-    for split in SPLITS:
-        y = _balanced_labels(SIZES[split], _LANGUAGES, rng)
-        lengths = rng.integers(_WORD_LENGTH[0], _WORD_LENGTH[1] + 1, size=len(y))
-        x = np.zeros((len(y), 1, _WORD_LENGTH[1], _ALPHABET), dtype=np.float32)
-        letters = rng.integers(_ALPHABET, size=len(y))
-        uniforms = rng.random((len(y), _WORD_LENGTH[1]))
-        for pos in range(_WORD_LENGTH[1]):
-            if pos > 0:
-                rows = cumulative[y, letters]  # N×26 cumulative transition rows
-                letters = np.minimum((rows < uniforms[:, pos, None]).sum(axis=1), _ALPHABET - 1)
-            active = pos < lengths
-            x[np.flatnonzero(active), 0, pos, letters[active]] = 1.0
-        splits[split] = (x, y)
-    return splits
+    return _markov_words(_language_chains(rng), rng)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -456,5 +440,26 @@ def _synth_spectro(rng: np.random.Generator) -> Splits:
     for split in SPLITS:
         y = _balanced_labels(SIZES[split], len(_STYLES), rng)
         x = np.stack([_spectrogram(_render(_STYLES[label], rng)) for label in y])[:, None]
+        splits[split] = (x, y)
+    return splits
+
+
+def _markov_words(chains: np.ndarray, rng: np.random.Generator) -> Splits:
+    """Balanced splits of words sampled from per-language Markov ``chains`` (languages × 26 × 26),
+    lengths 8–16, one-hot encoded as 16×26 images (row i = letter i; rows after the end are zero)."""
+    cumulative = chains.cumsum(axis=2)
+    splits: Splits = {}
+    for split in SPLITS:
+        y = _balanced_labels(SIZES[split], len(chains), rng)
+        lengths = rng.integers(_WORD_LENGTH[0], _WORD_LENGTH[1] + 1, size=len(y))
+        x = np.zeros((len(y), 1, _WORD_LENGTH[1], _ALPHABET), dtype=np.float32)
+        letters = rng.integers(_ALPHABET, size=len(y))
+        uniforms = rng.random((len(y), _WORD_LENGTH[1]))
+        for pos in range(_WORD_LENGTH[1]):
+            if pos > 0:
+                rows = cumulative[y, letters]  # N×26 cumulative transition rows
+                letters = np.minimum((rows < uniforms[:, pos, None]).sum(axis=1), _ALPHABET - 1)
+            active = pos < lengths
+            x[np.flatnonzero(active), 0, pos, letters[active]] = 1.0
         splits[split] = (x, y)
     return splits

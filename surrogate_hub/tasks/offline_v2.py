@@ -21,6 +21,7 @@ from surrogate_hub.tasks.offline import (
     _compose_triples,
     _digit_pools,
     _draw_images,
+    _markov_words,
     _offline_task,
 )
 
@@ -90,23 +91,7 @@ def _text_language(rng: np.random.Generator) -> Splits:
     letter i; rows after the word's end are zero); the label is the language (10 classes, balanced).
     Letter frequencies differ between languages (a cue that pooling can use) and so do letter pairs
     (a cue that needs mixing neighbouring rows). 2,000 train, 500 valid, 500 test examples."""
-    chains = _language_chains(rng)
-    cumulative = chains.cumsum(axis=2)
-    splits: Splits = {}
-    for split in SPLITS:
-        y = _balanced_labels(SIZES[split], _LANGUAGES, rng)
-        lengths = rng.integers(_WORD_LENGTH[0], _WORD_LENGTH[1] + 1, size=len(y))
-        x = np.zeros((len(y), 1, _WORD_LENGTH[1], _ALPHABET), dtype=np.float32)
-        letters = rng.integers(_ALPHABET, size=len(y))
-        uniforms = rng.random((len(y), _WORD_LENGTH[1]))
-        for pos in range(_WORD_LENGTH[1]):
-            if pos > 0:
-                rows = cumulative[y, letters]
-                letters = np.minimum((rows < uniforms[:, pos, None]).sum(axis=1), _ALPHABET - 1)
-            active = pos < lengths
-            x[np.flatnonzero(active), 0, pos, letters[active]] = 1.0
-        splits[split] = (x, y)
-    return splits
+    return _markov_words(_language_chains(rng), rng)
 
 
 _TEXTURE_SIZE = 16
