@@ -376,3 +376,36 @@ def test_python_app_py_starts_the_space(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# ------------------------------------------------------------------------------ Space metadata
+def test_space_readme_header_and_requirements():
+    import gradio
+    import yaml
+
+    text = (SPACE / "README.md").read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    header = yaml.safe_load(text.split("---\n")[1])
+    assert header["sdk"] == "gradio" and header["app_file"] == "app.py" and (SPACE / header["app_file"]).is_file()
+    assert header["sdk_version"] == gradio.__version__  # the version the tests ran against
+    from surrogate_hub.surrogates import get_pretrained
+
+    assert header["models"] == [get_pretrained(EMBEDDED).repo_id]
+    assert header["datasets"] == [space_explore_default_repo()]
+    for key in ("title", "emoji", "colorFrom", "colorTo"):
+        assert header[key]
+    for name in ("screenshot.png", "screenshot_rank.png", "screenshot_design.png", "screenshot_explore.png"):
+        assert (SPACE / name).read_bytes().startswith(PNG_MAGIC) and f"({name})" in text
+    requirements = [r for r in (SPACE / "requirements.txt").read_text().splitlines() if r and not r.startswith("#")]
+    assert requirements == ["surrogate-hub[space]==0.1.0"]
+    import surrogate_hub
+
+    assert surrogate_hub.__version__ == "0.1.0"
+
+
+def space_explore_default_repo() -> str:
+    sys.path.insert(0, str(SPACE))
+    try:
+        return importlib.import_module("explore").DEFAULT_CORPUS_REPO
+    finally:
+        sys.path.remove(str(SPACE))
