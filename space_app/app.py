@@ -640,7 +640,8 @@ def main() -> None:
     demo = build_demo(app)
     log.info("ready in %.1f s (surrogates: %s)", time.perf_counter() - started, ", ".join(app.surrogates))
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-                server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), ssr_mode=False)
+                server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), ssr_mode=False,
+                max_file_size=app.limits.max_total_chars * 4)  # uploads refused at the door; UTF-8 ≤ 4 bytes/char
 
 
 if __name__ == "__main__":

@@ -207,7 +207,7 @@ def _from_results(results: dict, path: Path) -> EvaluationView:
         row["mean τ (held-out task)"] = round(per_task["mean"]["tau"], 3)
         row["mean ρ"] = round(per_task["mean"]["rho"], 3)
         row["P@10%"] = round(per_task["mean"]["p_at_10"], 3)
-        within = results.get("within", {}).get(method, {}).get("mean", {}).get("tau")
+        within = (((results.get("within") or {}).get(method) or {}).get("mean") or {}).get("tau")
         row["mean τ (within task)"] = None if within is None else round(within, 3)
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("mean τ (held-out task)", ascending=False, kind="stable")
