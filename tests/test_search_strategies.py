@@ -98,3 +98,10 @@ def test_the_refit_uses_only_trained_candidates(torch1, tmp_path) -> None:
     for r in refits:
         assert r["trained_ids"] == trained[: r["n_trained"]]
         assert not set(r["trained_ids"]) & filtered
+
+
+def test_random_and_evolution_start_from_the_same_population(torch1, tmp_path) -> None:
+    for strategy in ("random", "evolution"):
+        run_search(tiny(strategy, budget=3), tmp_path / strategy, progress=False)
+    first = [[e["arch"] for e in read_log(tmp_path / s) if e.get("trained")] for s in ("random", "evolution")]
+    assert first[0] == first[1] and len(first[0]) == 3
