@@ -98,3 +98,24 @@ def test_the_refit_uses_only_trained_candidates(torch1, tmp_path) -> None:
     for r in refits:
         assert r["trained_ids"] == trained[: r["n_trained"]]
         assert not set(r["trained_ids"]) & filtered
+
+
+def test_random_and_evolution_start_from_the_same_population(torch1, tmp_path) -> None:
+    for strategy in ("random", "evolution"):
+        run_search(tiny(strategy, budget=3), tmp_path / strategy, progress=False)
+    first = [[e["arch"] for e in read_log(tmp_path / s) if e.get("trained")] for s in ("random", "evolution")]
+    assert first[0] == first[1] and len(first[0]) == 3
+
+
+def test_wall_time_curves_follow_completion_order(tmp_path) -> None:
+    from surrogate_hub.search.plots import Run
+
+    trained = [  # trained order 1, 2, 3; the second finished last (parallel workers)
+        {"trained_index": 1, "val_acc": 0.2, "wall": 1.0},
+        {"trained_index": 2, "val_acc": 0.9, "wall": 5.0},
+        {"trained_index": 3, "val_acc": None, "wall": 2.0},
+    ]
+    run = Run(tmp_path, {"strategy": "evolution", "task": "t"}, trained)
+    assert run.curve().tolist() == [0.2, 0.9, 0.9]
+    times, best = run.wall_curve()
+    assert times.tolist() == [1.0, 2.0, 5.0] and best.tolist() == [0.2, 0.2, 0.9]

@@ -44,8 +44,12 @@ class Run:
     def curve(self) -> np.ndarray:
         return best_so_far([r.get("val_acc") for r in self.trained])
 
-    def walls(self) -> np.ndarray:
-        return np.array([r.get("wall") or 0.0 for r in self.trained], dtype=np.float64)
+    def wall_curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """(times, best so far) in the order trainings finished (with parallel workers that is not
+        the trained order); times are the run's active seconds."""
+        order = sorted(self.trained, key=lambda r: r.get("wall") or 0.0)
+        times = np.array([r.get("wall") or 0.0 for r in order], dtype=np.float64)
+        return times, best_so_far([r.get("val_acc") for r in order])
 
 
 def best_so_far(accs: Sequence[float | None]) -> np.ndarray:
@@ -126,10 +130,12 @@ def plot_runs(
             x = np.arange(1, len(mean) + 1)
             (line,) = row[0].plot(x, mean, drawstyle="steps-post", label=f"{name} (n={len(members)})")
             row[0].fill_between(x, mean - se, mean + se, step="post", color=line.get_color(), alpha=0.2)
-            end = max(r.walls()[-1] for r in members) / 60
+            walls = [r.wall_curve() for r in members]
+            end = max(t[-1] for t, _ in walls) / 60
             grid = np.linspace(0, end, 200)
-            on_grid = [_step_at(r.walls() / 60, r.curve(), grid) for r in members]
-            wmean, wse = mean_se(on_grid)
+            on_grid = np.array([_step_at(t / 60, c, grid) for t, c in walls])
+            on_grid[:, np.isnan(on_grid).any(axis=0)] = np.nan  # from the time every run has a result
+            wmean, wse = mean_se(list(on_grid))
             row[1].plot(grid, wmean, drawstyle="steps-post", color=line.get_color())
             row[1].fill_between(grid, wmean - wse, wmean + wse, step="post", color=line.get_color(), alpha=0.2)
         row[0].set(xlabel="trained candidates", ylabel="best validation accuracy", title=task)

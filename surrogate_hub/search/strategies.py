@@ -67,7 +67,8 @@ def stable_seed(*parts: object) -> int:
 
 @register_strategy("random")
 def random_search(ctx: SearchContext) -> None:
-    rng = random.Random(stable_seed(ctx.cfg.seed, "random"))
+    # the evolution strategies' RNG stream: the first `population` samples are their initial population
+    rng = random.Random(stable_seed(ctx.cfg.seed, "evolution"))
     cands = [ctx.candidate(sample(ctx.input_shape, rng=rng, limits=ctx.limits), "random") for _ in range(ctx.remaining)]
     ctx.train(cands)
 
