@@ -69,7 +69,7 @@ def plan(cfg, n_random: int, tasks: list[str], seeds: bool = True) -> list[tuple
         shape = tuple(get_task(name, seed=cfg.task_seed).input_shape)
         rng = random.Random(f"signal/{name}")
         # oversample: failed trainings are replaced by the next architectures in the stream
-        for _ in range(int(n_random * 1.3) + 2):
+        for _ in range(int(n_random * 1.3) + 2 if n_random else 0):
             arch = to_string(sample(shape, rng=rng, limits=cfg.limits_value()))
             jobs += [(name, "random", arch, cfg.seed), (name, "random", arch, cfg.seed + 1)]
         for arch in LINEAR:
@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             done[(row["task"], row["kind"], row["arch"], row["seed"])] = row
             fh.write(json.dumps(row) + "\n")
             fh.flush()
-    rows = summarise([r for r in done.values() if r["task"] in tasks] + corpus_rows, 0 if args.from_corpus else args.random)
+    trained = [r for r in done.values() if r["task"] in tasks and (r["kind"] == "linear" or not args.from_corpus)]
+    rows = summarise(trained + corpus_rows, 0 if args.from_corpus else args.random)
     cols = ["task", "classes", "random", "pairs", "near_chance", "ceiling_tau", "random_median", "random_max",
             "best_linear", "best_seed", "best_seed_name", "s_per_training"]
     print(table(rows, cols))
