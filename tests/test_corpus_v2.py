@@ -409,3 +409,20 @@ def test_tasks_benchmark_summary_by_hand() -> None:
     assert row["best_linear"] == 0.6 and row["best_seed"] == 0.7 and row["best_seed_name"] == "vit_d2*0.125"
     assert row["seed_beats_linear"] is True and row["seeds_ok"] == "1/2"
     assert row["near_chance_ok"] and row["ceiling_ok"]
+
+
+def test_a_build_can_be_extended_with_more_evolution(tmp_path: Path, built: Path) -> None:
+    """More evolution children per task continue the same runs; any other change is refused."""
+    import shutil
+
+    out = tmp_path / "extend"
+    shutil.copytree(built, out)
+    before, _ = read_shards(out / "data", quarantine=False)
+    evo = {**TINY["evolution"], "iterations": 4}
+    build(CorpusConfig.from_yaml(_config(tmp_path, "extend", evolution=evo)), progress=False)
+    after, _ = read_shards(out / "data", quarantine=False)
+    assert {k: v["arch"] for k, v in before.items()} == {k: after[k]["arch"] for k in before}
+    assert sum(r["origin"] == "evolution" for r in after.values()) == 2 * 4
+    fewer = {**TINY["evolution"], "iterations": 1}
+    with pytest.raises(ConfigError, match="evolution"):
+        build(CorpusConfig.from_yaml(_config(tmp_path, "extend", evolution=fewer)), progress=False)

@@ -7,7 +7,9 @@ always complete. Restarting the same command reads the shards, skips finished jo
 the evolution runs from their stored results (the static plan is stored in ``plan.jsonl``, so a
 resume does not depend on the sampler's code): killing the process at any moment (``kill -9``
 included) loses at most the records not yet in a shard, which are recomputed. A shard that does
-not read back (corrupt or truncated) is moved aside as ``*.corrupt`` and its jobs are redone.
+not read back (corrupt or truncated) is moved aside as ``*.corrupt`` and its jobs are redone. The config
+must not change between runs, except runtime keys and a larger ``evolution.iterations`` (which extends
+the same evolution runs).
 """
 
 from __future__ import annotations
@@ -317,11 +319,20 @@ def _check_resume(out: Path, cfg: CorpusConfig) -> None:
         old = stored
     new = cfg.to_dict()
     changed = sorted(k for k in set(old) | set(new) if k not in RUNTIME_KEYS and old.get(k) != new.get(k))
+    if changed == ["evolution"] and _only_more_iterations(old["evolution"], new["evolution"]):
+        log.info("extending the evolution runs from %d to %d children per task",
+                 old["evolution"]["iterations"], new["evolution"]["iterations"])
+        return  # the same runs, continued: every stored record stays valid
     if changed:
         raise ConfigError(
             f"{out} holds a corpus built with a different config (changed: {changed}); "
             "resume with the original config or choose a new output folder"
         )
+
+
+def _only_more_iterations(old: dict, new: dict) -> bool:
+    rest = lambda d: {k: v for k, v in d.items() if k != "iterations"}  # noqa: E731
+    return rest(old) == rest(new) and new["iterations"] >= old["iterations"]
 
 
 def load_or_make_plan(out: Path, cfg: CorpusConfig) -> list[Job]:
