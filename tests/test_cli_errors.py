@@ -21,7 +21,7 @@ def _cli(*argv: str, stdin: bytes | None = None, env: dict | None = None) -> sub
     import os
 
     return subprocess.run(
-        [sys.executable, "-m", "surrogate_hub.cli", *argv], input=stdin, capture_output=True,
+        [sys.executable, "-m", "surrogate_hub.cli", *argv], input=stdin, capture_output=True, check=False,
         env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}, timeout=120,
     )
 
@@ -98,7 +98,7 @@ def test_verbose_after_the_command_shows_the_traceback(files) -> None:
 def test_piping_into_head_ends_quietly() -> None:
     cmd = (f"{sys.executable} -m surrogate_hub.cli sample --n 3000 --input-shape 1,8,8 | head -n 1; "
            "echo status=${PIPESTATUS[0]} >&2")
-    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=300, check=False)
     assert len(proc.stdout.splitlines()) == 1
     assert proc.stderr.strip() == "status=141", proc.stderr  # no traceback, no 'Exception ignored'
 

@@ -81,7 +81,7 @@ def test_grammar_hash_covers_the_language_not_sampling(monkeypatch) -> None:
     monkeypatch.setattr(space_ops, "SHAPE_RULES_VERSION", space_ops.SHAPE_RULES_VERSION + 1)
     assert grammar_hash() != current
     monkeypatch.undo()
-    key = sorted(space_ops._OPTIONS)[0]
+    key = min(space_ops._OPTIONS)
     monkeypatch.setitem(space_ops._OPTIONS, key, space_ops._OPTIONS[key][:-1])  # one op fewer
     assert grammar_hash() != current
 

@@ -70,7 +70,7 @@ def test_no_valid_mutant_gives_a_fresh_sample_marked_as_a_fallback(caplog) -> No
 
 
 def test_sampling_errors_are_not_swallowed(monkeypatch) -> None:
-    import surrogate_hub.search.evolution as evolution
+    from surrogate_hub.search import evolution
 
     def fail(*args, **kwargs):
         raise RuntimeError("no valid derivation found")

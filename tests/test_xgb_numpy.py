@@ -11,7 +11,11 @@ import pytest
 
 from surrogate_hub.space import sample_many
 from surrogate_hub.surrogates import SurrogateLoadError, list_surrogates, load_surrogate
-from surrogate_hub.surrogates.xgb_numpy import NumpyForest, UnsupportedModelError, load_forest
+from surrogate_hub.surrogates.xgb_numpy import (
+    NumpyForest,
+    UnsupportedModelError,
+    load_forest,
+)
 
 xgb = pytest.importorskip("xgboost")
 

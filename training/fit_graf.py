@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         for mode, label in (("loo", "loo"), ("within", "within_task")):
             per = res[mode].get(args.method)
             if per:
-                metrics[f"kendall_tau_{label}"] = {t: round(v["tau"], 4) for t, v in per.items() if t != "mean"}
-                metrics[f"kendall_tau_{label}_mean"] = round(per["mean"]["tau"], 4)
-                metrics[f"spearman_rho_{label}_mean"] = round(per["mean"]["rho"], 4)
+                metrics[f"kendall_tau_{label}"] = {t: round(v["tau"], 6) for t, v in per.items() if t != "mean"}
+                metrics[f"kendall_tau_{label}_mean"] = round(per["mean"]["tau"], 6)
+                metrics[f"spearman_rho_{label}_mean"] = round(per["mean"]["rho"], 6)
         sur.config = sur.config.with_metrics(metrics) if hasattr(sur.config, "with_metrics") else _replace_metrics(sur.config, metrics)
     sur.save_pretrained(args.out, model_card_kwargs={"model_name": args.out.name})
     print(args.out)

@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._common import CommandError, command, emit, parse_input_shape, positive_int, read_lines
+from ._common import (
+    CommandError,
+    command,
+    emit,
+    parse_input_shape,
+    positive_int,
+    read_lines,
+)
 
 GRAF_DEFAULT = "einspace-graf-xgb"
 ZCP_DEFAULT = "einspace-graf-zcp-xgb"
