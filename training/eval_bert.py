@@ -110,6 +110,7 @@ def merge(state: dict, name: str, out: Path) -> bool:
         res.setdefault("within_partial", {})[name] = within
     res.setdefault("settings", {})[name] = {**state["settings"], "within_complete": complete}
     res.setdefault("seconds", {})[name] = round(sum(state["seconds"].values()), 1)
+    res.setdefault("fold_seconds", {})[name] = dict(state["seconds"])
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(res, indent=1) + "\n")
     tmp.replace(out)
