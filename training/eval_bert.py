@@ -114,7 +114,21 @@ def merge(state: dict, name: str, out: Path) -> bool:
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(res, indent=1) + "\n")
     tmp.replace(out)
-    md = ev.markdown({**res, "within": {m: r for m, r in res["within"].items()}})
+    md = ev.markdown(res)
+    for method, st in res.get("settings", {}).items():
+        if method not in res["loo"]:
+            continue
+        partial = sorted(res.get("within_partial", {}).get(method, {}))
+        md += (
+            f"\n`{method}`: BertSurrogate from `{st['base']}`, {st['encoding']} encoding, fine-tuned per fold for "
+            f"{st['epochs']:g} epochs (lr {st['learning_rate']:g}, batch {st['batch_size']}, 10 % of the training rows "
+            f"held out for early stopping), {res.get('seconds', {}).get(method, float('nan')):.0f} s of wall time on "
+            "a shared 2-core machine. "
+            + ("" if st.get("within_complete") else
+               "Within-task folds incomplete" + (f" (finished: {', '.join(partial)}; see `within_partial` in the JSON)" if partial else "")
+               + ", so it has no within-task row.")
+            + "\n"
+        )
     out.with_suffix(".md").write_text(md)
     return True
 
