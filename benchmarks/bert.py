@@ -1,12 +1,14 @@
 """BERT surrogate inputs and bases: token lengths per encoding and tokenizer on a corpus, and the
 two bases (einspace-native, all-MiniLM-L6-v2) compared on size and prediction speed.
 
-    python benchmarks/bert.py corpus/einspace-offline-v1 [--native runs/einspace-bert] [--n 300] [--threads 2]
+    python benchmarks/bert.py corpus/einspace-offline-v1 [--mlm runs/einspace-mlm] [--n 60] [--repeats 1] [--threads 1] \
+        [--rank-model runs/einspace-bert-untrained]
 
 Token lengths count [CLS] and [SEP]; "over 512" is how many texts MiniLM (512 positions) would have
 to cut. Speed: ``predict`` on ``--n`` corpus architectures at their input shape, end to end (text,
-tokens, forward), best of 2, with ``--threads`` torch threads; the heads are untrained unless
-``--native`` names a fitted surrogate (speed does not depend on the weights).
+tokens, forward), best of ``--repeats``, with ``--threads`` torch threads. The regression heads are
+untrained: speed does not depend on the weights. ``--rank-model DIR`` also saves the einspace-native
+surrogate (from ``--mlm``, head untrained) for ``benchmarks/rank.py``'s throughput measurement.
 """
 
 from __future__ import annotations
@@ -26,16 +28,17 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from surrogate_hub.corpus import load
-    from surrogate_hub.surrogates import load_surrogate
     from surrogate_hub.surrogates.bert.model import BertSurrogate, resolve_base
     from surrogate_hub.surrogates.bert.text import encode
     from surrogate_hub.surrogates.bert.tokenizer import build_tokenizer
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("corpus")
-    p.add_argument("--native", default=None, help="a fitted einspace-native BertSurrogate folder (else random weights)")
-    p.add_argument("--n", type=int, default=300)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--mlm", default=None, help="MLM-pretrained native base (else randomly initialised)")
+    p.add_argument("--n", type=int, default=60)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--rank-model", type=Path, default=None)
     p.add_argument("--out", default=str(RESULTS / "bert.json"))
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -72,14 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     base_rows = []
     candidates = [("einspace-native", "long"), ("minilm", "long"), ("einspace-native", "compact"), ("minilm", "compact")]
     for base, encoding in candidates:
-        if base == "einspace-native" and args.native:
-            sur = load_surrogate(args.native, device="cpu")
-            sur.config = __import__("dataclasses").replace(sur.config, encoding=encoding)
+        if base == "einspace-native" and args.mlm:
+            sur = BertSurrogate(base=args.mlm, encoding=encoding, device="cpu").init_model()
         else:
             sur = BertSurrogate(base=base, encoding=encoding, device="cpu")
             sur.init_model([encode(a, encoding, s) for a, s in zip(archs, shapes)] if base == "einspace-native" else ())
+        if args.rank_model and base == "einspace-native" and encoding == "long":
+            sur.save_pretrained(args.rank_model, half=True)
         best = np.inf
-        for _ in range(2):
+        for _ in range(args.repeats):
             t0 = time.perf_counter()
             for shape, group in by_shape.items():
                 sur.predict(group, input_shape=shape)
@@ -91,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         })
         print(base_rows[-1], flush=True)
     print(table(base_rows, list(base_rows[0])))
-    write_json({"corpus": args.corpus, "tokens": token_rows, "bases": base_rows,
+    write_json({"corpus": args.corpus, "n": len(idx), "mlm": args.mlm, "tokens": token_rows, "bases": base_rows,
                 "unshortened_long_wordpiece_mean_first300": float(np.mean(raw_long))}, args.out)
     return 0
 

@@ -52,7 +52,7 @@ from .config import KIND, NATIVE, BertSurrogateConfig
 from .text import encode
 from .tokenizer import token_stats
 
-__all__ = ["BertSurrogate", "NATIVE_SIZES", "resolve_base"]
+__all__ = ["NATIVE_SIZES", "BertSurrogate", "resolve_base"]
 
 log = logging.getLogger(__name__)
 

@@ -63,7 +63,7 @@ def token_stats(lengths: Iterable[int], max_length: int, n_unknown: int = 0) -> 
     if not len(a):
         return {"n": 0}
     return {
-        "n": int(len(a)),
+        "n": len(a),
         "mean": float(a.mean()),
         "median": float(np.median(a)),
         "p90": float(np.percentile(a, 90)),
