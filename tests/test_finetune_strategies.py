@@ -11,7 +11,12 @@ from surrogate_hub.features.graf import graf_extras
 from surrogate_hub.space import sample, to_string
 from surrogate_hub.surrogates import GrafSurrogate, SurrogateLoadError, load_surrogate
 from surrogate_hub.surrogates.config import Lineage
-from surrogate_hub.surrogates.finetune import finetune, finetune_with_report, recommended_strategy, rows_hash
+from surrogate_hub.surrogates.finetune import (
+    finetune,
+    finetune_with_report,
+    recommended_strategy,
+    rows_hash,
+)
 from surrogate_hub.surrogates.targets import TrainingRows
 
 SHAPE = (1, 8, 8)
@@ -107,7 +112,7 @@ def test_strategy_errors(task) -> None:
 
 
 def test_report_lineage_config_and_card(task, tmp_path) -> None:
-    base, transfer, archs, acc = task
+    base, _, archs, acc = task
     base.save_pretrained(tmp_path / "base")
     loaded = load_surrogate(tmp_path / "base")
     tuned, lineage = finetune_with_report(

@@ -106,8 +106,8 @@ def lineage_section(lineage: Any) -> str:
         ("held-out check", held + f" (split seed {lineage.split_seed})"),
     ]
     if lineage.parent:
-        rows.append(("base's own lineage", f"fine-tuned from `{lineage.parent.get('base', '?')}` "
-                     f"with `{lineage.parent.get('strategy', '?')}`"))
+        parent = lineage.parent
+        rows.append(("base's own lineage", f"fine-tuned from `{parent.get('base', '?')}` with `{parent.get('strategy', '?')}`"))
     lines = ["## Fine-tuning lineage", "",
              "This surrogate was fine-tuned from a pretrained one on a user's own trained architectures.", "",
              "| | |", "| --- | --- |"]

@@ -15,7 +15,7 @@ from typing import Any, Final, Generic, TypeVar
 from .artifact import CONFIG_FILE
 from .errors import SurrogateLoadError
 
-__all__ = ["ConfigReaders", "CorpusRef", "JSON_SCALARS", "LINEAGE_KEY", "Lineage", "TargetConfig", "check_keys", "typed"]
+__all__ = ["JSON_SCALARS", "LINEAGE_KEY", "ConfigReaders", "CorpusRef", "Lineage", "TargetConfig", "check_keys", "typed"]
 
 C = TypeVar("C")
 JSON_SCALARS: Final = (str, int, float, bool, type(None))

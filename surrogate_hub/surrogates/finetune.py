@@ -419,7 +419,7 @@ def heldout_split(accuracies: np.ndarray, holdout: float, seed: int, min_rows: i
     usable = np.flatnonzero(np.isfinite(accuracies) & (accuracies != 0))
     if holdout == 0 or len(usable) < 2 * min_rows:
         return np.empty(0, dtype=np.int64)
-    k = max(min_rows, int(round(holdout * len(usable))))
+    k = max(min_rows, round(holdout * len(usable)))
     return np.sort(np.random.default_rng(seed).choice(usable, size=k, replace=False))
 
 

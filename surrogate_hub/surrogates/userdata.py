@@ -153,7 +153,7 @@ def _number(value: Any) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
-        raise ValueError("a boolean")
+        raise TypeError("a boolean")
     return float(value)
 
 
