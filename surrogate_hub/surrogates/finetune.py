@@ -243,7 +243,7 @@ def base_corpus_rows(base: Surrogate, corpus: str | None = None, revision: str |
         rows = _corpus_rows(str(location), None if Path(str(location)).is_dir() else revision, names)
     except FileNotFoundError as err:
         raise ValueError(f"the base surrogate's training corpus {location!r} is not available here ({err}); "
-                         "pass corpus= (a corpus folder or Hub dataset id)") from None
+                         "pass corpus= (a corpus folder or Hub dataset id; surrogate-hub finetune --corpus)") from None
     except Exception as err:
         if type(err).__module__.startswith("huggingface_hub"):
             raise ValueError(f"the base surrogate's training corpus {location!r} could not be loaded "
