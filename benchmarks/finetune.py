@@ -177,14 +177,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _effective(strategy: str, options: dict) -> dict:
     """The options a strategy ran with: its defaults updated by the given ones."""
-    import inspect
+    from surrogate_hub.surrogates.finetune import effective_options
 
-    from surrogate_hub.surrogates.finetune import FINETUNE_STRATEGIES
-
-    params = inspect.signature(FINETUNE_STRATEGIES[strategy]).parameters
-    defaults = {k: p.default for k, p in params.items() if p.kind is p.KEYWORD_ONLY and p.default is not p.empty
-                and k not in ("progress",)}
-    return {**defaults, **options}
+    return effective_options(strategy, options)
 
 
 def _fmt(v):

@@ -59,6 +59,7 @@ __all__ = [
     "FINETUNE_STRATEGIES",
     "RECOMMENDED",
     "base_revision",
+    "effective_options",
     "finetune",
     "finetune_with_report",
     "recommended_strategy",
@@ -100,6 +101,16 @@ def register_finetune_strategy(name: str) -> Callable:
 def _options_of(fn: Callable) -> list[str]:
     fixed = {"base", "archs", "accuracies", "input_shape", "num_classes", "zcp", "transfer", "weight"}
     return [p for p in inspect.signature(fn).parameters if p not in fixed]
+
+
+def effective_options(strategy: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The options ``strategy`` runs with: its defaults updated by ``options`` (JSON values only;
+    runtime switches such as ``progress`` left out)."""
+    params = inspect.signature(_STRATEGIES[strategy]).parameters
+    out = {k: p.default for k, p in params.items()
+           if k in _options_of(_STRATEGIES[strategy]) and p.default is not p.empty and k != "progress"}
+    out.update({k: v for k, v in (options or {}).items() if k != "progress"})
+    return {k: v for k, v in out.items() if isinstance(v, (str, int, float, bool, type(None)))}
 
 
 def finetune(
@@ -475,7 +486,7 @@ def finetune_with_report(
         base=str(base_name),
         base_revision=revision if revision and len(revision) == 40 else base_revision(str(base_name), revision),
         strategy=strategy,
-        options={k: v for k, v in options.items() if isinstance(v, (str, int, float, bool, type(None)))},
+        options=effective_options(strategy, options),
         data_sha256=rows_hash(texts, acc),
         data_file=data_file,
         n_rows=int(np.sum(np.isfinite(acc))),
