@@ -161,6 +161,12 @@ class SurrogateHubMixin(ModelHubMixin):
             **options,
         )
 
+    def _lineage_card(self) -> dict[str, str]:
+        """The card's lineage section (empty unless the config records a fine-tuning lineage)."""
+        from .card import lineage_section
+
+        return {"lineage": lineage_section(getattr(getattr(self, "config", None), "lineage", None))}
+
     def save_pretrained(
         self,
         save_directory: str | Path,
@@ -171,10 +177,10 @@ class SurrogateHubMixin(ModelHubMixin):
     ):
         """``ModelHubMixin.save_pretrained``; the card is named after ``repo_id``, else the folder."""
         name = repo_id or Path(save_directory).resolve().name
-        card_kwargs = {"model_name": name, **(model_card_kwargs or {})}
+        card_kwargs = {"model_name": name, **self._lineage_card(), **(model_card_kwargs or {})}
         return super().save_pretrained(save_directory, repo_id=repo_id, model_card_kwargs=card_kwargs, **kwargs)
 
     def push_to_hub(self, repo_id: str, *, model_card_kwargs: dict[str, Any] | None = None, **kwargs: Any):
         """``ModelHubMixin.push_to_hub`` (same arguments); the card is named after ``repo_id``."""
-        card_kwargs = {"model_name": repo_id, **(model_card_kwargs or {})}
+        card_kwargs = {"model_name": repo_id, **self._lineage_card(), **(model_card_kwargs or {})}
         return super().push_to_hub(repo_id, model_card_kwargs=card_kwargs, **kwargs)

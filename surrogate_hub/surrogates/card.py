@@ -9,6 +9,7 @@ a minimal built-in template is filled in by plain substitution.
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +17,16 @@ from typing import Any, Final
 
 from huggingface_hub import ModelCard, ModelCardData
 
-__all__ = ["FALLBACK_TEMPLATE", "eval_results", "eval_table", "has_jinja2", "metric_rows", "render_card", "template_path"]
+__all__ = [
+    "FALLBACK_TEMPLATE",
+    "eval_results",
+    "eval_table",
+    "has_jinja2",
+    "lineage_section",
+    "metric_rows",
+    "render_card",
+    "template_path",
+]
 
 CARDS_DIR: Final = Path(__file__).resolve().parent / "cards"
 
@@ -73,6 +83,38 @@ def eval_table(metrics: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _tau(v: Any) -> str:
+    return "–" if v is None else f"{v:.3f}"
+
+
+def lineage_section(lineage: Any) -> str:
+    """The card's "Fine-tuning lineage" section of a :class:`~.config.Lineage` (``""`` for none)."""
+    if lineage is None:
+        return ""
+    held = (
+        f"{lineage.n_heldout} held-out rows: Kendall τ {_tau(lineage.tau_before)} before (the base, zero-shot) → "
+        f"{_tau(lineage.tau_after)} after (fine-tuned on the other rows)"
+        if lineage.n_heldout else "no held-out rows (too few rows to hold any out): no before/after τ"
+    )
+    rows = [
+        ("base surrogate", f"`{lineage.base}`"),
+        ("base revision", f"`{lineage.base_revision or 'unrecorded'}`"),
+        ("strategy", f"`{lineage.strategy}`" + (f" `{json.dumps(lineage.options, sort_keys=True)}`" if lineage.options else "")),
+        ("user data", f"{lineage.n_rows} rows" + (f" from `{lineage.data_file}`" if lineage.data_file else "")),
+        ("data hash", f"`sha256:{lineage.data_sha256}`"),
+        ("task", f"input {','.join(map(str, lineage.input_shape))}, {lineage.num_classes} classes"),
+        ("held-out check", held + f" (split seed {lineage.split_seed})"),
+    ]
+    if lineage.parent:
+        parent = lineage.parent
+        rows.append(("base's own lineage", f"fine-tuned from `{parent.get('base', '?')}` with `{parent.get('strategy', '?')}`"))
+    lines = ["## Fine-tuning lineage", "",
+             "This surrogate was fine-tuned from a pretrained one on a user's own trained architectures.", "",
+             "| | |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(lines) + "\n"
+
+
 FALLBACK_TEMPLATE: Final = """---
 {{ card_data }}
 ---
@@ -91,6 +133,7 @@ ranking = surrogate.rank(architecture_strings, input_shape=(3, 32, 32), num_clas
 Surrogate kind `{{ kind }}`; targets normalised per task ({{ normalisation }}); training corpus
 `{{ corpus }}` (revision `{{ corpus_revision }}`).
 
+{{ lineage }}
 ## Evaluation
 
 {{ eval_table }}

@@ -15,7 +15,7 @@ from typing import Any, Final, Generic, TypeVar
 from .artifact import CONFIG_FILE
 from .errors import SurrogateLoadError
 
-__all__ = ["JSON_SCALARS", "ConfigReaders", "CorpusRef", "TargetConfig", "check_keys", "typed"]
+__all__ = ["JSON_SCALARS", "LINEAGE_KEY", "ConfigReaders", "CorpusRef", "Lineage", "TargetConfig", "check_keys", "typed"]
 
 C = TypeVar("C")
 JSON_SCALARS: Final = (str, int, float, bool, type(None))
@@ -31,6 +31,84 @@ class TargetConfig:
 class CorpusRef:
     repo_or_path: str | None = None  #: Hub dataset repo id or local folder of the training corpus
     revision: str | None = None
+
+
+#: The optional ``config.json`` key of a fine-tuned surrogate's :class:`Lineage` (absent otherwise).
+LINEAGE_KEY: Final = "lineage"
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a fine-tuned surrogate comes from (``config.json`` key ``lineage``; pretrained
+    surrogates have none). Written by :func:`surrogate_hub.surrogates.finetune.finetune_with_report`.
+
+    ``base``/``base_revision``: the base surrogate as given (registered name, Hub repo id or folder)
+    and the exact version that was loaded (Hub commit, ``embedded:<package version>:<hash>`` or
+    ``folder:<hash>``). ``data_sha256``: hash of the user's rows (canonical JSON of architecture and
+    accuracy, see :func:`~.userdata.rows_hash`); ``data_file``: where they were read from, if from a
+    file. ``n_rows``: rows the saved model was fitted on; ``n_heldout``/``tau_before``/``tau_after``:
+    Kendall tau of the base and of a model fine-tuned on the other rows, on a held-out split of the
+    user's rows (``None`` when too few rows to hold any out). ``parent``: the base's own lineage.
+    """
+
+    base: str
+    base_revision: str | None
+    strategy: str
+    options: dict[str, Any]
+    data_sha256: str
+    data_file: str | None
+    n_rows: int
+    n_heldout: int
+    tau_before: float | None
+    tau_after: float | None
+    input_shape: tuple[int, ...]
+    num_classes: int
+    split_seed: int = 0
+    package_version: str = ""
+    parent: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        import dataclasses
+        import json
+
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str = CONFIG_FILE) -> Lineage:
+        """Read the ``lineage`` object of a ``config.json`` (strict keys and types)."""
+        import dataclasses
+
+        where = "lineage"
+        names = [f.name for f in dataclasses.fields(cls)]
+        if not isinstance(raw, dict):
+            raise SurrogateLoadError(f"{source}: {where} must be a JSON object, got {type(raw).__name__}")
+        required = [n for n in names if n not in ("split_seed", "package_version", "parent")]
+        missing = [k for k in required if k not in raw]
+        unknown = sorted(set(raw) - set(names))
+        if missing or unknown:
+            parts = ([f"missing {missing}"] if missing else []) + ([f"unexpected {unknown}"] if unknown else [])
+            raise SurrogateLoadError(f"{source}: {where}: {'; '.join(parts)}")
+        opt_num = (int, float, type(None))
+        shape = typed(raw["input_shape"], list, f"{where}.input_shape", source)
+        for d in shape:
+            typed(d, int, f"{where}.input_shape[]", source)
+        return cls(
+            base=typed(raw["base"], str, f"{where}.base", source),
+            base_revision=typed(raw["base_revision"], (str, type(None)), f"{where}.base_revision", source),
+            strategy=typed(raw["strategy"], str, f"{where}.strategy", source),
+            options=typed(raw["options"], dict, f"{where}.options", source),
+            data_sha256=typed(raw["data_sha256"], str, f"{where}.data_sha256", source),
+            data_file=typed(raw["data_file"], (str, type(None)), f"{where}.data_file", source),
+            n_rows=typed(raw["n_rows"], int, f"{where}.n_rows", source),
+            n_heldout=typed(raw["n_heldout"], int, f"{where}.n_heldout", source),
+            tau_before=typed(raw["tau_before"], opt_num, f"{where}.tau_before", source),
+            tau_after=typed(raw["tau_after"], opt_num, f"{where}.tau_after", source),
+            input_shape=tuple(shape),
+            num_classes=typed(raw["num_classes"], int, f"{where}.num_classes", source),
+            split_seed=typed(raw.get("split_seed", 0), int, f"{where}.split_seed", source),
+            package_version=typed(raw.get("package_version", ""), str, f"{where}.package_version", source),
+            parent=typed(raw.get("parent"), (dict, type(None)), f"{where}.parent", source),
+        )
 
 
 def check_keys(d: Any, required: Iterable[str], where: str, source: str) -> dict:
@@ -93,4 +171,14 @@ class ConfigReaders(Generic[C]):
                 f"{source}: unknown format_version {version!r} for {self.kind!r}; this version of "
                 f"surrogate-hub reads {sorted(self._readers)} (a newer surrogate-hub may read it)"
             )
-        return reader(raw, source)
+        lineage = raw.get(LINEAGE_KEY)
+        if LINEAGE_KEY in raw:  # optional in every version: the per-version readers never see it
+            raw = {k: v for k, v in raw.items() if k != LINEAGE_KEY}
+        config = reader(raw, source)
+        if lineage is not None:
+            import dataclasses
+
+            if not any(f.name == LINEAGE_KEY for f in dataclasses.fields(config)):  # type: ignore[arg-type]
+                raise SurrogateLoadError(f"{source}: {self.kind!r} surrogates record no {LINEAGE_KEY!r}; remove the key")
+            config = dataclasses.replace(config, lineage=Lineage.from_dict(lineage, source))  # type: ignore[type-var]
+        return config

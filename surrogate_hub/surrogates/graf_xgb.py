@@ -51,7 +51,7 @@ from .artifact import read_config_file, resolve_file  # noqa: F401  (re-exported
 from .base import SurrogateBase, arch_texts, check_archs, check_shape_and_classes
 from .card import eval_results, eval_table, render_card, template_path
 from .config import JSON_SCALARS as _JSON_SCALARS
-from .config import ConfigReaders, CorpusRef, TargetConfig
+from .config import LINEAGE_KEY, ConfigReaders, CorpusRef, Lineage, TargetConfig
 from .config import check_keys as _check_keys
 from .config import typed as _typed
 from .errors import NotFittedError, SurrogateLoadError
@@ -153,6 +153,7 @@ class GrafSurrogateConfig:
     default_num_classes: int = 10
     corpus: CorpusRef = field(default_factory=CorpusRef)
     metrics: dict[str, Any] = field(default_factory=dict)
+    lineage: Lineage | None = None  #: set on fine-tuned surrogates only (:mod:`.finetune`)
 
     def __post_init__(self) -> None:
         if self.target.normalisation not in NORMALISATIONS:
@@ -197,8 +198,13 @@ class GrafSurrogateConfig:
              "target": {"normalisation", "drop_zero"}, "xgb_params": {...},
              "default_input_shape": [C, H, W], "default_num_classes": K,
              "corpus": {"repo_or_path", "revision"}, "metrics": {...}}
+
+        plus ``"lineage": {...}`` (:class:`~.config.Lineage`) on a fine-tuned surrogate only.
         """
-        return json.loads(json.dumps(dataclasses.asdict(self)))  # tuples → lists, a deep copy
+        d = json.loads(json.dumps(dataclasses.asdict(self)))  # tuples → lists, a deep copy
+        if d.get(LINEAGE_KEY) is None:
+            d.pop(LINEAGE_KEY, None)
+        return d
 
     @classmethod
     def from_dict(cls, raw: Any, source: str = CONFIG_FILE) -> GrafSurrogateConfig:
@@ -218,7 +224,7 @@ def config_readers() -> dict[int, Callable[[dict, str], GrafSurrogateConfig]]:
 
 @_reader(1)
 def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
-    top = [f.name for f in dataclasses.fields(GrafSurrogateConfig)]
+    top = [f.name for f in dataclasses.fields(GrafSurrogateConfig) if f.name != LINEAGE_KEY]
     _check_keys(raw, top, "config", source)
     fs = _check_keys(raw["feature_set"], [f.name for f in dataclasses.fields(FeatureSetConfig)], "feature_set", source)
     tg = _check_keys(raw["target"], [f.name for f in dataclasses.fields(TargetConfig)], "target", source)

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from ...space.ops import grammar_hash
 from ..artifact import CONFIG_FILE
-from ..config import ConfigReaders, CorpusRef, TargetConfig, check_keys, typed
+from ..config import LINEAGE_KEY, ConfigReaders, CorpusRef, Lineage, TargetConfig, check_keys, typed
 from ..errors import SurrogateLoadError
 from ..targets import NORMALISATIONS
 from .augment import AUGMENTATIONS
@@ -75,6 +75,7 @@ class BertSurrogateConfig:
     default_num_classes: int = 10
     corpus: CorpusRef = field(default_factory=CorpusRef)
     metrics: dict[str, Any] = field(default_factory=dict)
+    lineage: Lineage | None = None  #: set on fine-tuned surrogates only (:mod:`..finetune`)
 
     def __post_init__(self) -> None:
         if self.encoding not in ENCODINGS:
@@ -127,8 +128,11 @@ class BertSurrogateConfig:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``config.json`` layout (tuples as lists)."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        """The ``config.json`` layout (tuples as lists); ``lineage`` only on a fine-tuned surrogate."""
+        d = json.loads(json.dumps(dataclasses.asdict(self)))
+        if d.get(LINEAGE_KEY) is None:
+            d.pop(LINEAGE_KEY, None)
+        return d
 
     @classmethod
     def from_dict(cls, raw: Any, source: str = CONFIG_FILE) -> BertSurrogateConfig:
@@ -146,7 +150,7 @@ def config_readers() -> dict:
 
 @_READERS.register(1)
 def _read_v1(raw: dict, source: str) -> BertSurrogateConfig:
-    check_keys(raw, [f.name for f in dataclasses.fields(BertSurrogateConfig)], "config", source)
+    check_keys(raw, [f.name for f in dataclasses.fields(BertSurrogateConfig) if f.name != LINEAGE_KEY], "config", source)
     tg = check_keys(raw["target"], [f.name for f in dataclasses.fields(TargetConfig)], "target", source)
     tr = check_keys(raw["training"], [f.name for f in dataclasses.fields(TrainingConfig)], "training", source)
     co = check_keys(raw["corpus"], [f.name for f in dataclasses.fields(CorpusRef)], "corpus", source)
