@@ -1,7 +1,8 @@
 """Evaluate the BERT surrogate like ``training/evaluate.py`` does, one fold at a time: resumable and
 written after every fold, leave-one-task-out folds first, then the within-task folds (CPU-hours are
 scarce; a run that is stopped keeps what it finished). When every fold is done, the ``bert`` entry
-is merged into ``benchmarks/results/surrogates.json`` and ``surrogates.md``.
+is written to ``benchmarks/results/bert_eval.{json,md}`` (the layout of the earlier harness; its v1 figures
+are copied into ``surrogates.json`` under ``methods.bert``).
 
     python training/eval_bert.py corpus/einspace-offline-v1 --base runs/einspace-mlm --epochs 3 --lr 3e-4 \
         [--progress runs/eval_bert.json] [--within] [--name bert]
@@ -18,8 +19,34 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import evaluate as ev  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from _common import RESULTS  # noqa: E402
+
+from surrogate_hub.evaluation.metrics import ranking_metrics  # noqa: E402
+from surrogate_hub.evaluation.methods import BERT_SETTINGS  # noqa: E402
+
+
+def _rows(ds, columns: list[str]) -> dict[str, list]:
+    return {c: ds[c] for c in columns}
+
+
+def _take(rows: dict, idx: np.ndarray) -> dict:
+    return {c: [v[i] for i in idx] for c, v in rows.items()}
+
+
+def _metrics(scores: np.ndarray, acc: np.ndarray) -> dict[str, float | None]:
+    m = ranking_metrics(scores, acc)
+    return {k: m[k] for k in ("tau", "rho", "p_at_10")}
+
+
+def _fit_predict(train: dict, test: dict, seed: int) -> np.ndarray:
+    """BertSurrogate (``BERT_SETTINGS``) fine-tuned on the training rows, scoring the test rows."""
+    from surrogate_hub.surrogates.bert.model import BertSurrogate
+
+    sur = BertSurrogate(**{**BERT_SETTINGS, "seed": seed})
+    sur.fit(train["arch"], train["val_acc"], train["task"], input_shapes=train["input_shape"],
+            num_classes=train["num_classes"], progress=False)
+    return sur.predict(test["arch"], input_shape=test["input_shape"][0], num_classes=test["num_classes"][0])
 
 log = logging.getLogger("eval_bert")
 
@@ -35,7 +62,7 @@ def run(corpus: str, progress: Path, settings: dict, within: bool, seed: int = 0
 
     ds = load(corpus, ok_only=True)
     ds = ds.filter(lambda a: [x is not None and x > 0 for x in a], input_columns="val_acc", batched=True)
-    rows = ev._rows(ds, ["arch", "task", "val_acc", "input_shape", "num_classes"])
+    rows = _rows(ds, ["arch", "task", "val_acc", "input_shape", "num_classes"])
     tasks = sorted(set(rows["task"]))
     task_of = np.asarray(rows["task"])
     acc = np.asarray(rows["val_acc"], dtype=float)
@@ -46,16 +73,16 @@ def run(corpus: str, progress: Path, settings: dict, within: bool, seed: int = 0
     state.setdefault("loo", {})
     state.setdefault("within_folds", {})
     state.setdefault("seconds", {})
-    ev.BERT.clear()
-    ev.BERT.update(settings)
-    fit_predict = ev.METHODS["bert"][0]
+    BERT_SETTINGS.clear()
+    BERT_SETTINGS.update(settings)
+    fit_predict = _fit_predict
     for t in tasks:
         if t in state["loo"]:
             continue
         start = time.perf_counter()
         test_idx, train_idx = np.flatnonzero(task_of == t), np.flatnonzero(task_of != t)
-        scores = fit_predict(ev._take(rows, train_idx), ev._take(rows, test_idx), seed)
-        state["loo"][t] = ev.metrics(scores, acc[test_idx])
+        scores = fit_predict(_take(rows, train_idx), _take(rows, test_idx), seed)
+        state["loo"][t] = _metrics(scores, acc[test_idx])
         state["seconds"][f"loo/{t}"] = round(time.perf_counter() - start, 1)
         _save(progress, state)
         log.info("LOO %s: tau %.3f (%.0f s, %d train rows)", t, state["loo"][t]["tau"], state["seconds"][f"loo/{t}"], len(train_idx))
@@ -70,7 +97,7 @@ def run(corpus: str, progress: Path, settings: dict, within: bool, seed: int = 0
                 start = time.perf_counter()
                 te = perm[f::folds]
                 tr = np.setdiff1d(test_idx, te)
-                s = fit_predict(ev._take(rows, tr), ev._take(rows, te), seed)
+                s = fit_predict(_take(rows, tr), _take(rows, te), seed)
                 done[str(f)] = {"idx": te.tolist(), "scores": [float(v) for v in s]}
                 state["seconds"][f"within/{t}/{f}"] = round(time.perf_counter() - start, 1)
                 _save(progress, state)
@@ -101,7 +128,7 @@ def merge(state: dict, name: str, out: Path) -> bool:
         for fold in state["within_folds"][t].values():
             for j, v in zip(fold["idx"], fold["scores"]):
                 pred[pos[j]] = v
-        within[t] = ev.metrics(pred, np.asarray(state["acc"][t]))
+        within[t] = _metrics(pred, np.asarray(state["acc"][t]))
     complete = len(done) == len(tasks)
     if complete:
         within["mean"] = {k: float(np.mean([within[t][k] for t in tasks])) for k in ("tau", "rho", "p_at_10")}
@@ -114,7 +141,9 @@ def merge(state: dict, name: str, out: Path) -> bool:
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(res, indent=1) + "\n")
     tmp.replace(out)
-    md = ev.markdown(res)
+    md = "# BERT evaluation (leave-one-task-out)\n\n| task | " + " | ".join(res["loo"]) + " |\n|" + " --- |" * (len(res["loo"]) + 1) + "\n"
+    for t in tasks + ["mean"]:
+        md += f"| {t} | " + " | ".join(f"{res['loo'][m][t]['tau']:.3f}" for m in res["loo"]) + " |\n"
     for method, st in res.get("settings", {}).items():
         if method not in res["loo"]:
             continue
@@ -144,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--within", action="store_true", help="also the within-task 5-fold cross-validation")
     p.add_argument("--name", default="bert", help="method name in the results")
     p.add_argument("--progress", type=Path, default=Path("runs/eval_bert.json"))
-    p.add_argument("--out", type=Path, default=ev.RESULTS / "surrogates.json")
+    p.add_argument("--out", type=Path, default=RESULTS / "bert_eval.json",
+                   help="results file (old-harness layout: loo/within per method)")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
