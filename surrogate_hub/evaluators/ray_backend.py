@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..errors import UserError
 from .base import JOB_RUNNER, Runner, resolve_task
 
 __all__ = ["RayBackendError", "RayEvaluator"]
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 LOCAL_AGENT_TIMEOUT_MS = 120_000
 
 
-class RayBackendError(RuntimeError):
+class RayBackendError(UserError):
     """Ray is missing, the cluster cannot be joined, or it cannot run the requested resources."""
 
 
@@ -44,6 +45,23 @@ def _import_ray():
             "the ray backend needs Ray, which is not installed: pip install 'surrogate-hub[ray]'"
         ) from None
     return ray
+
+
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail fast on a ``host:port`` nobody listens on (Ray itself retries for minutes)."""
+    import socket
+
+    if address == "auto" or "://" in address or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as err:
+        raise RayBackendError(
+            f"cannot reach the Ray cluster at {address} ({err}); check the head node's address "
+            "(`ray status` on it) or omit --ray-address / RAY_ADDRESS for a local cluster"
+        ) from None
 
 
 # -- the worker side (runs in Ray worker processes) ----------------------------------------------
@@ -111,11 +129,14 @@ class RayEvaluator:
             options = {"logging_level": logging.WARNING, **(init_options or {})}
             try:
                 if address:
+                    _check_reachable(address)
                     ray.init(address=address, **options)
                 else:  # a busy machine starts Ray's agents slowly: give them time to register
                     options.setdefault("_system_config", {"agent_register_timeout_ms": LOCAL_AGENT_TIMEOUT_MS})
                     ray.init(include_dashboard=False, **options)
                     self._owns = True
+            except RayBackendError:
+                raise
             except Exception as err:  # noqa: BLE001 - Ray raises plain Exception on a failed start
                 where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
                 raise RayBackendError(
