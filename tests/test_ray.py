@@ -27,8 +27,8 @@ def ray_cluster():
     ray = pytest.importorskip("ray")
     from surrogate_hub.evaluators.ray_backend import LOCAL_AGENT_TIMEOUT_MS
 
-    options = dict(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
-                   _system_config={"agent_register_timeout_ms": LOCAL_AGENT_TIMEOUT_MS})
+    options = {"num_cpus": 2, "include_dashboard": False, "logging_level": logging.WARNING,
+               "_system_config": {"agent_register_timeout_ms": LOCAL_AGENT_TIMEOUT_MS}}
     try:
         ray.init(**options)
     except Exception:  # noqa: BLE001 - a loaded machine can miss Ray's fixed 30 s raylet start window
@@ -196,3 +196,17 @@ def test_local_evaluator_runs_a_custom_runner(torch1) -> None:
     assert [r.job_id for r in out] == ["j0", "j1"] and all(r.ok for r in out)
     failed = JobRunner().failed(jobs[0], "error", "worker died")
     assert failed.status == "error" and failed.reason == "worker died" and failed.val_acc is None
+
+
+def test_a_lost_corpus_job_becomes_a_failed_record_of_the_schema(tmp_path: Path) -> None:
+    from surrogate_hub.corpus import COLUMNS, CorpusConfig
+    from surrogate_hub.corpus.build import CorpusRunner, plan_jobs
+    from surrogate_hub.corpus.schema import normalise_record
+
+    cfg = CorpusConfig.from_dict({**TINY, "output": str(tmp_path / "o"), "zcp": ["params"]})
+    job = plan_jobs(cfg)[0]
+    record = CorpusRunner(cfg).failed(job, "error", "worker process died on all 2 attempt(s): WorkerCrashedError")
+    assert set(record) == set(COLUMNS) | {"zcp_params"}
+    assert record["status"] == "error" and "died" in record["reason"] and record["val_acc"] is None
+    assert record["job_id"] == job.job_id and record["arch"] == job.arch and record["zcp_params"] is None
+    normalise_record(record, cfg.zcp)  # writable to a shard
