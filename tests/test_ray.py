@@ -189,6 +189,20 @@ def test_ray_options_need_the_ray_backend(capsys) -> None:
     assert "fraction in [0, 1] or a whole number" in capsys.readouterr().err
 
 
+def test_an_unreachable_cluster_is_one_error_line(capsys, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = ["search", "--task", "digits", "--strategy", "random", "--profile", "cpu", "--out", str(tmp_path / "run"),
+            "--no-progress", "--backend", "ray", "--ray-address", f"127.0.0.1:{port}"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: cannot reach the Ray cluster at 127.0.0.1:{port}")
+
+
 def test_local_evaluator_runs_a_custom_runner(torch1) -> None:
     jobs = [Job(f"j{i}", CONV, "digits", budget=TRAIN, seed=i) for i in range(2)]
     with LocalEvaluator(workers=1) as ev:
