@@ -8,6 +8,10 @@ the evolution runs from their stored results (the static plan is stored in ``pla
 resume does not depend on the sampler's code): killing the process at any moment (``kill -9``
 included) loses at most the records not yet in a shard, which are recomputed. A shard that does
 not read back (corrupt or truncated) is moved aside as ``*.corrupt`` and its jobs are redone.
+
+Jobs run on an evaluator backend (:mod:`surrogate_hub.evaluators`: local processes or a Ray
+cluster) through :class:`CorpusRunner`, which makes each job's record in the worker; what a record
+holds, the plan, the shards and resuming do not depend on the backend.
 """
 
 from __future__ import annotations

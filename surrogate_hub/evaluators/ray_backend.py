@@ -143,7 +143,8 @@ class RayEvaluator:
                     f"cannot start or join {where}: {err}; start one with `ray start --head` and pass its "
                     "address (--ray-address / RAY_ADDRESS), or omit both for a local cluster"
                 ) from None
-        self.workers = workers or self._capacity()
+        capacity = self._capacity()  # also refuses a request no node can satisfy
+        self.workers = workers or capacity
         self._remote = ray.remote(_run_remote).options(
             num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=max_retries, retry_exceptions=False
         )
