@@ -124,12 +124,14 @@ class RayEvaluator:
         self.ship_data = ship_data
         self.max_retries = max_retries
         self._owns = False
+        if address:  # checked even when this process is already connected (that session is then used)
+            _check_reachable(address)
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS") or None
             options = {"logging_level": logging.WARNING, **(init_options or {})}
             try:
                 if address:
-                    _check_reachable(address)
+                    _check_reachable(address)  # RAY_ADDRESS
                     ray.init(address=address, **options)
                 else:  # a busy machine starts Ray's agents slowly: give them time to register
                     options.setdefault("_system_config", {"agent_register_timeout_ms": LOCAL_AGENT_TIMEOUT_MS})
