@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._backend import add_backend_args, backend_options
 from ._common import command, emit, positive_int
 
 
@@ -12,7 +13,9 @@ from ._common import command, emit, positive_int
 def _cfg_corpus(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["build"], help="build (or resume) a corpus")
     p.add_argument("--config", required=True, help="corpus YAML config (see training/configs/)")
-    p.add_argument("--workers", type=positive_int, default=None, help="parallel training processes")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="parallel training processes (--backend ray: tasks in flight, default all the cluster runs at once)")
+    add_backend_args(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -21,9 +24,11 @@ def _corpus(args: argparse.Namespace) -> int:
     from ..corpus import CorpusConfig
     from ..corpus.build import build
 
+    options = backend_options(args)
     cfg = CorpusConfig.from_yaml(args.config)  # a ConfigError is a user error: one line, status 1
     try:
-        summary = build(cfg, workers=args.workers, progress=not args.no_progress)
+        summary = build(cfg, workers=args.workers, progress=not args.no_progress, backend=args.backend or "local",
+                        backend_options=options)
     except KeyboardInterrupt:  # finished records are in the shards; the workers are stopped
         sys.stderr.write(
             f"error: interrupted; finished records are saved in {cfg.output}, "

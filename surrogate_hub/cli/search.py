@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ._backend import add_backend_args, backend_options
 from ._common import command, positive_int
 
 
@@ -22,7 +23,9 @@ def _cfg_search(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget", type=positive_int, default=None, help="trained candidates, initial population included")
     p.add_argument("--population", type=positive_int, default=None)
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--workers", type=positive_int, default=None, help="parallel training processes (default 1: in-process)")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="parallel training processes (default 1: in-process; --backend ray: tasks in flight, default all the cluster runs at once)")
+    add_backend_args(p)
     p.add_argument("--device", default=None, help="torch device: cpu, cuda, cuda:1, ... (default cpu)")
     p.add_argument("--out", required=True, help="run folder; rerun the same command to resume")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -40,14 +43,23 @@ def _search(args: argparse.Namespace) -> int:
     overrides = {
         "task": args.task, "strategy": args.strategy, "surrogate": args.surrogate, "transfer_corpus": args.transfer_corpus,
         "budget": args.budget, "population": args.population, "seed": args.seed, "workers": args.workers,
-        "device": args.device,
+        "device": args.device, "evaluator": args.backend,
     }
+    options = backend_options(args)
+    evaluator = None
     try:
         cfg = SearchConfig.make(profile=args.profile, yaml_path=args.config, **overrides)
         prepared = prepare(cfg)
-        summary = run_search(prepared, args.out, progress=not args.no_progress)
+        if options:  # a backend with options (Ray): made here, so that the options reach it
+            from ..evaluators import make_evaluator
+
+            evaluator = make_evaluator(cfg.evaluator, workers=args.workers, **options)
+        summary = run_search(prepared, args.out, evaluator=evaluator, progress=not args.no_progress)
     except (SearchConfigError, SearchSetupError, ResumeError) as err:
         return _error(str(err))
+    finally:
+        if evaluator is not None:
+            evaluator.close()
     best = summary["best"]
     out = {
         "out": args.out, "strategy": summary["strategy"], "task": summary["task"], "n_trained": summary["n_trained"],

@@ -10,6 +10,10 @@ included) loses at most the records not yet in a shard, which are recomputed. A 
 not read back (corrupt or truncated) is moved aside as ``*.corrupt`` and its jobs are redone. The config
 must not change between runs, except runtime keys and a larger ``evolution.iterations`` (which extends
 the same evolution runs).
+
+Jobs run on an evaluator backend (:mod:`surrogate_hub.evaluators`: local processes or a Ray
+cluster) through :class:`CorpusRunner`, which makes each job's record in the worker; what a record
+holds, the plan, the shards and resuming do not depend on the backend.
 """
 
 from __future__ import annotations
@@ -22,11 +26,9 @@ import random
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,7 @@ from .config import ConfigError, CorpusConfig
 from .config import _build as _build_config
 from .schema import COLUMNS, OPTIONAL_COLUMNS, arrow_schema, normalise_record
 
-__all__ = ["Job", "plan_jobs", "build", "read_shards", "evaluate_job"]
+__all__ = ["CorpusRunner", "Job", "plan_jobs", "build", "read_shards", "evaluate_job"]
 
 log = logging.getLogger(__name__)
 
@@ -140,34 +142,15 @@ def plan_jobs(cfg: CorpusConfig) -> list[Job]:
     return jobs
 
 
-# -- evaluating one job (runs in worker processes) ----------------------------------------------
-def _worker_init(parent: int, threads: int) -> None:
-    """Pin torch threads; ignore Ctrl-C (the parent stops the pool); exit when the parent dies."""
-    import signal
-    import threading
-    import time
-
-    import torch
-
-    torch.set_num_threads(threads)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=logging.WARNING)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)  # orphaned: the builder was killed, its records are safe in the shards
-
-    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
-
-
-def evaluate_job(job: Job, cfg: CorpusConfig) -> dict[str, Any]:
+# -- evaluating one job (runs in the evaluator's workers) -----------------------------------------
+def evaluate_job(job: Job, cfg: CorpusConfig, task: Any = None) -> dict[str, Any]:
     """Train ``job``'s architecture on its task and return its corpus record. Never raises for a
-    bad candidate: failures come back as records with their status and reason."""
-    from ..space import to_long_string
+    bad candidate: failures come back as records with their status and reason. ``task`` is the
+    resolved task when the evaluator shipped it (else it is resolved here from ``job.task``)."""
     from ..train import train_architecture
 
-    task = _task(job.task, cfg.task_seed)
+    if task is None:
+        task = _task(job.task, cfg.task_seed)
     budget = cfg.budget_for(job.task)
     attempts = 0
     while True:  # the wall-clock safety net may fire under load: retried, and counted
@@ -175,12 +158,22 @@ def evaluate_job(job: Job, cfg: CorpusConfig) -> dict[str, Any]:
         result = train_architecture(job.arch, task, budget, device=cfg.device, seed=job.seed, threads=cfg.threads)
         if result.status != "timeout" or attempts > cfg.retries:
             break
+    record = _record(job, cfg, task, result, attempts)
+    if cfg.zcp:
+        record.update(_zero_cost(job, task, cfg, ok=result.ok))
+    return record
+
+
+def _record(job: Job, cfg: CorpusConfig, task, result, attempts: int) -> dict[str, Any]:
+    from ..space import to_long_string
+
+    budget = cfg.budget_for(job.task)
     shape = tuple(task.input_shape)
     try:
         arch_long = to_long_string(parse(job.arch), shape)
     except ArchitectureError:
         arch_long = None
-    record = {
+    return {
         "job_id": job.job_id,
         "arch": job.arch,
         "arch_long": arch_long,
@@ -209,9 +202,45 @@ def evaluate_job(job: Job, cfg: CorpusConfig) -> dict[str, Any]:
         "threads": cfg.threads,
         "attempts": attempts,
     }
-    if cfg.zcp:
-        record.update(_zero_cost(job, task, cfg, ok=result.ok))
-    return record
+
+
+@dataclass(frozen=True)
+class _Lost:
+    """The training outcome of a job whose worker process died on every attempt."""
+
+    status: str
+    reason: str
+    val_acc: None = None
+    test_acc: None = None
+    train_seconds: float = 0.0
+    n_params: None = None
+    flops: None = None
+    val_curve: tuple = ()
+    loss_curve: tuple = ()
+    activations: None = None
+
+
+@dataclass(frozen=True)
+class CorpusRunner:
+    """How an evaluator runs corpus jobs (see :class:`surrogate_hub.evaluators.Runner`): each job
+    becomes its corpus record, in whichever worker (local process, Ray task) runs it."""
+
+    cfg: CorpusConfig
+
+    def __call__(self, job: Job, task: Any = None) -> dict[str, Any]:
+        return evaluate_job(job, self.cfg, task)
+
+    def task_of(self, job: Job) -> tuple[str, int]:
+        return job.task, self.cfg.task_seed
+
+    def failed(self, job: Job, status: str, reason: str) -> dict[str, Any]:
+        """The record of a job whose worker died on every attempt (killed, out of host memory):
+        a failed candidate like any other, with the reason; its proxies are not measured."""
+        task = _task(job.task, self.cfg.task_seed)
+        record = _record(job, self.cfg, task, _Lost(status, reason), attempts=1)
+        if self.cfg.zcp:
+            record.update(dict.fromkeys(f"zcp_{n}" for n in self.cfg.zcp))
+        return record
 
 
 def _zero_cost(job: Job, task, cfg: CorpusConfig, ok: bool) -> dict[str, float | None]:
@@ -374,19 +403,24 @@ class _Progress:
             bar.close()
 
 
-def _run_jobs(jobs: list[Job], cfg: CorpusConfig, pool) -> Iterator[dict]:
-    if pool is None:
-        for job in jobs:
-            yield evaluate_job(job, cfg)
-        return
-    futures = [pool.submit(evaluate_job, job, cfg) for job in jobs]
-    for fut in as_completed(futures):
-        yield fut.result()
+def build(
+    cfg: CorpusConfig,
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    backend: str = "local",
+    backend_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build (or resume) the corpus described by ``cfg``; returns a summary of the records.
 
+    Jobs run on the evaluator backend ``backend`` (``local``: this process or ``workers`` spawned
+    processes; ``ray``: a Ray cluster, ``workers`` tasks in flight, all the cluster can run when
+    None); ``backend_options`` go to its constructor (e.g. ``address``, ``num_gpus`` for Ray).
+    """
+    from ..evaluators import make_evaluator
 
-def build(cfg: CorpusConfig, *, workers: int | None = None, progress: bool = True) -> dict[str, Any]:
-    """Build (or resume) the corpus described by ``cfg``; returns a summary of the records."""
-    workers = workers or cfg.workers
+    if backend == "local":
+        workers = workers or cfg.workers
     out = Path(cfg.output)
     data_dir = out / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -405,41 +439,28 @@ def build(cfg: CorpusConfig, *, workers: int | None = None, progress: bool = Tru
         writer.add(rec)
         bars.update(rec["task"])
 
-    pool = None
-    if workers > 1:
-        pool = ProcessPoolExecutor(
-            workers, mp_context=get_context("spawn"), initializer=_worker_init, initargs=(os.getpid(), cfg.threads)
-        )
+    runner = CorpusRunner(cfg)
+    evaluator = make_evaluator(backend, workers=workers, threads_per_worker=cfg.threads, **(backend_options or {}))
     try:
-        for rec in _run_jobs([j for j in static if j.job_id not in done], cfg, pool):
+        for rec in evaluator.evaluate([j for j in static if j.job_id not in done], runner):
             record(rec)
         writer.flush()
         if cfg.evolution.iterations:
-            _evolve(cfg, static, done, record, pool)
+            _evolve(cfg, static, done, record, evaluator, runner)
         writer.flush()
     except BaseException:  # Ctrl-C or a crash: stop the workers now, keep what is finished
-        if pool is not None:
-            _stop_pool(pool)
-            pool = None
+        terminate = getattr(evaluator, "terminate", None)
+        if terminate is not None:
+            terminate()
         raise
     finally:
         writer.flush()
         bars.close()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        evaluator.close()
     return summarize(done.values())
 
 
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    processes = list(getattr(pool, "_processes", {}).values())  # no public API to kill workers
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in processes:
-        proc.terminate()
-    for proc in processes:
-        proc.join(timeout=5)
-
-
-def _evolve(cfg: CorpusConfig, static: list[Job], done: dict[str, dict], record, pool) -> None:
+def _evolve(cfg: CorpusConfig, static: list[Job], done: dict[str, dict], record, evaluator, runner) -> None:
     """Short regularised-evolution runs on every task, replayed from stored results on resume."""
     from ..search.evolution import RegularizedEvolution
 
@@ -476,7 +497,7 @@ def _evolve(cfg: CorpusConfig, static: list[Job], done: dict[str, dict], record,
                     prop = dataclasses.replace(prop, arch=parse(prev["arch"]), parent=prev["parent"])
                 batch.append((job, prop.arch))
         todo = [j for j, _ in batch if j.job_id not in done]
-        for rec in _run_jobs(todo, cfg, pool):
+        for rec in evaluator.evaluate(todo, runner) if todo else ():
             record(rec)
         for job, arch in batch:  # tell in plan order, whatever order the results came in
             runs[job.task].tell(arch, done[job.job_id]["val_acc"], tag=job.job_id)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["JOB_KINDS", "Evaluator", "Job", "Result", "resolve_task", "run_job"]
+__all__ = ["JOB_KINDS", "JOB_RUNNER", "Evaluator", "Job", "JobRunner", "Result", "Runner", "resolve_task", "run_job"]
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,10 @@ class Result:
 class Evaluator(Protocol):
     """Runs jobs somewhere and streams their results back as they finish."""
 
-    def evaluate(self, jobs: Iterable[Job]) -> Iterator[Result]:
+    def evaluate(self, jobs: Iterable[Any], runner: Runner | None = None) -> Iterator[Any]:
         """Yield one :class:`Result` per job, in completion order. Never raises for a failing
-        candidate (that is a result with a failure status)."""
+        candidate (that is a result with a failure status). ``runner`` (default :data:`JOB_RUNNER`)
+        says what is done with each job and what its outcome is (e.g. the corpus builder's records)."""
         ...
 
     def close(self) -> None:
@@ -99,12 +100,14 @@ def resolve_task(spec: str, task_seed: int):
     return get_task(spec, seed=task_seed)
 
 
-def run_job(job: Job) -> Result:
+def run_job(job: Job, task: Any = None) -> Result:
     """Do ``job`` here and now. Candidate failures (invalid, too large, NaN loss, ...) come back as
-    results; only a task that cannot be resolved raises (a configuration error, not a candidate's)."""
+    results; only a task that cannot be resolved raises (a configuration error, not a candidate's).
+    ``task`` is the job's resolved task when the backend shipped it (else resolved from ``job.task``)."""
     from ..train import Budget, retrain_and_test, train_architecture
 
-    task = resolve_task(job.task, job.task_seed)
+    if task is None:
+        task = resolve_task(job.task, job.task_seed)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     started = time.time()
     if job.kind == "zcp":
@@ -139,3 +142,36 @@ def _run_zcp(job: Job, task, started: float, worker: str) -> Result:
         zcp=None if scores is None else {k: float(scores[k]) for k in job.zcp},
         started=started, finished=time.time(), worker=worker,
     )
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """What a backend does with each job: ``runner(job, task)`` runs it in a worker (``task`` is the
+    resolved task when the backend ships task data, else None and the runner resolves it);
+    :meth:`task_of` names the job's task as ``(spec, task_seed)`` (so a backend can ship its data
+    once); :meth:`failed` is the outcome of a job whose worker process died on every attempt.
+    A runner must be picklable (it travels to the workers)."""
+
+    def __call__(self, job: Any, task: Any = None) -> Any: ...
+
+    def task_of(self, job: Any) -> tuple[str, int]: ...
+
+    def failed(self, job: Any, status: str, reason: str) -> Any: ...
+
+
+class JobRunner:
+    """The default runner: :func:`run_job` on :class:`Job` values, :class:`Result` outcomes."""
+
+    def __call__(self, job: Job, task: Any = None) -> Result:
+        return run_job(job, task)
+
+    def task_of(self, job: Job) -> tuple[str, int]:
+        return job.task, job.task_seed
+
+    def failed(self, job: Job, status: str, reason: str) -> Result:
+        now = time.time()
+        return Result(job_id=job.job_id, kind=job.kind, status=status, reason=reason, started=now, finished=now)
+
+
+#: the runner every backend uses unless told otherwise
+JOB_RUNNER = JobRunner()

@@ -9,7 +9,10 @@ from .base import Evaluator
 
 __all__ = ["list_evaluators", "make_evaluator", "register_evaluator"]
 
-_BACKENDS: dict[str, str] = {"local": "surrogate_hub.evaluators.local:LocalEvaluator"}
+_BACKENDS: dict[str, str] = {
+    "local": "surrogate_hub.evaluators.local:LocalEvaluator",
+    "ray": "surrogate_hub.evaluators.ray_backend:RayEvaluator",  # needs the `ray` extra
+}
 
 
 def register_evaluator(name: str, target: str, *, overwrite: bool = False) -> None:
@@ -26,8 +29,9 @@ def list_evaluators() -> list[str]:
     return sorted(_BACKENDS)
 
 
-def make_evaluator(name: str = "local", *, workers: int = 1, **options: Any) -> Evaluator:
-    """An evaluator of backend ``name`` with ``workers`` parallel workers."""
+def make_evaluator(name: str = "local", *, workers: int | None = 1, **options: Any) -> Evaluator:
+    """An evaluator of backend ``name`` with ``workers`` parallel workers (None: the backend's
+    default, e.g. a Ray cluster's capacity)."""
     try:
         target = _BACKENDS[name]
     except KeyError:
