@@ -512,7 +512,7 @@ def isolated_registry(monkeypatch):
 
 def test_builtin_registrations():
     assert "einspace-graf-xgb" in list_surrogates()
-    assert list_surrogates(pretrained=False) == ["graf-xgb"]
+    assert list_surrogates(pretrained=False) == ["bert", "forest", "graf-xgb"]
     assert list_surrogates("bert") == []
     entry = registry.get_pretrained("einspace-graf-xgb")
     assert entry.repo_id == "surrogate-hub/einspace-graf-xgb" and entry.kind == "graf-xgb"
@@ -575,7 +575,7 @@ def test_registered_name_without_embedded_copy_offline_is_a_clear_error(isolated
 def test_local_folder_of_unknown_kind(saved, tmp_path):
     folder = _copy_folder(saved, tmp_path / "m")
     _tamper_config(folder, lambda c: c.update(surrogate="tabpfn"))
-    with pytest.raises(SurrogateLoadError, match=r"unknown surrogate kind 'tabpfn'; this installation loads \['graf-xgb'\]"):
+    with pytest.raises(SurrogateLoadError, match=r"unknown surrogate kind 'tabpfn'; this installation loads \['bert', 'forest', 'graf-xgb'\]"):
         load_surrogate(folder)
 
 
