@@ -69,8 +69,8 @@ ALGORITHMS: Final[Mapping[str, str]] = {
 
 #: Estimator keywords used when the config gives none (``random_state`` is the seed).
 DEFAULT_FOREST_PARAMS: Final[Mapping[str, Any]] = {
-    "n_estimators": 200,
-    "max_features": 0.3,
+    "n_estimators": 100,
+    "max_features": 0.2,
     "min_samples_leaf": 2,
     "bootstrap": True,
     "random_state": 0,
