@@ -127,3 +127,21 @@ def test_acquisition_without_a_spread_fails_before_training(tmp_path):
         run_search(prepare(_tiny("einspace-graf-xgb", "ucb")), tmp_path / "run", progress=False)
     log = tmp_path / "run" / "log.jsonl"
     assert not log.exists() or not [line for line in log.read_text().splitlines() if '"trained": true' in line]
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--acquisition", "best"], "invalid choice: 'best'"),
+    (["--acquisition", "ucb", "--kappa", "-1"], "kappa: must be a number >= 0"),
+    (["--strategy", "evolution", "--acquisition", "ei"], "applies to surrogate-filter only"),
+])
+def test_cli_acquisition_errors_are_one_line(tmp_path, capsys, flags, message):
+    from surrogate_hub.cli import main
+
+    args = ["search", "--profile", "cpu", "--task", "digits", "--strategy", "surrogate-filter", "--out", str(tmp_path / "r")]
+    try:
+        code = main(args + flags)
+    except SystemExit as exit_:  # argparse's own choice check
+        code = exit_.code
+    assert code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(("error: ", "surrogate-hub search: error: ")) and message in err[-1]

@@ -195,3 +195,20 @@ def test_spread_metrics_on_a_calibrated_normal():
     assert abs(shuffled["tau_abs_error_spread"]) < 0.05
     with pytest.raises(ValueError, match="differ in length"):
         spread_metrics(mu, sd[:3], truth)
+
+
+@pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")  # huggingface_hub's upload, not ours
+def test_hub_round_trip_through_the_local_hub(hub, fitted, archs):
+    pytest.importorskip("fastapi")
+    repo_id = hub.new_repo_id("forest")
+    fitted.push_to_hub(repo_id)
+    loaded = load_surrogate(repo_id)
+    assert isinstance(loaded, ForestSurrogate)
+    mean, std = fitted.predict(archs, return_std=True)
+    lmean, lstd = loaded.predict(archs, return_std=True)
+    np.testing.assert_array_equal(lmean, mean)
+    np.testing.assert_array_equal(lstd, std)
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(repo_id)
+    assert card.data.model_name == repo_id and "skops" in card.data.tags and "model.skops" in card.text
