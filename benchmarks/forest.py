@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, machine, table  # noqa: E402
+from _common import RESULTS, machine, table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ from surrogate_hub.evaluation.methods import forest
 
 pytest.importorskip("sklearn")
 pytest.importorskip("pyarrow")
-from test_evaluation import data, small_corpus  # noqa: E402,F401  (the fixtures)
+from test_evaluation import data, small_corpus  # noqa: F401  (the fixtures)
 
 
 def test_the_forest_method_equals_an_uncached_forest_surrogate(data):  # noqa: F811

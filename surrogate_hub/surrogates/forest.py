@@ -32,9 +32,23 @@ from huggingface_hub import ModelCard, ModelCardData
 
 from ..features.graf import GRAF_VERSION, feature_names
 from ..space.ops import grammar_hash
-from .artifact import CARD_FILE, CONFIG_FILE, PAPER_URL, looks_like_repo_id, read_config_file, resolve_file
+from .artifact import (
+    CARD_FILE,
+    CONFIG_FILE,
+    PAPER_URL,
+    looks_like_repo_id,
+    read_config_file,
+    resolve_file,
+)
 from .card import eval_results, eval_table, render_card, template_path
-from .config import JSON_SCALARS, ConfigReaders, CorpusRef, TargetConfig, check_keys, typed
+from .config import (
+    JSON_SCALARS,
+    ConfigReaders,
+    CorpusRef,
+    TargetConfig,
+    check_keys,
+    typed,
+)
 from .errors import NotFittedError, SurrogateLoadError
 from .graf_xgb import FeatureSetConfig, GrafSurrogate, _check_compatible
 from .targets import NORMALISATIONS
@@ -43,11 +57,11 @@ __all__ = [
     "ALGORITHMS",
     "DEFAULT_FOREST_PARAMS",
     "FORMAT_VERSION",
-    "ForestSurrogate",
-    "ForestSurrogateConfig",
     "KIND",
     "MODEL_FILE",
     "TRUSTED_TYPES",
+    "ForestSurrogate",
+    "ForestSurrogateConfig",
     "config_readers",
     "schema_types",
 ]
