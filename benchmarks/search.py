@@ -21,6 +21,14 @@ corpus v1's ~2.5 s per candidate; several times that on a loaded one)::
     python benchmarks/search.py --tasks mult-digits tile-digits synth-language --seeds 0 1 2 \\
         --population 30 --budget 120 --workers 2 --label full
 
+The forest rows (issue 16: forest-filter, and ucb against mean acquisition on the same tasks, seeds
+and budgets; ``forest`` expands to ``evolution surrogate-filter:graf surrogate-filter:forest
+surrogate-filter:forest+ucb``), at the reduced size below, into their own results file::
+
+    python benchmarks/search.py --tasks mult-digits tile-digits synth-language --seeds 0 1 \\
+        --population 8 --budget 20 --proposals 16 --train-per-round 4 --refit-every 8 --final-epochs 5 \\
+        --strategies forest --workers 2 --label reduced-forest --results benchmarks/results/search_forest.json
+
 The reduced run committed from the development session (see ``label`` in the JSON)::
 
     python benchmarks/search.py --tasks mult-digits tile-digits synth-language --seeds 0 1 \\
@@ -48,8 +56,13 @@ CORPUS = ROOT / "corpus" / "einspace-offline-v1"
 ZCP = ("grad_norm", "snip", "synflow", "nwot", "jacob_cov")
 #: candidate budget of corpus v1 (so transfer rows and new rows are trained alike)
 TRAIN = {"epochs": 5, "batch_size": 64, "max_params": 1_000_000, "max_forward_seconds": 0.5, "max_train_seconds": 30}
-SURROGATES = {"graf": (), "graf-zcp": ZCP}
+#: surrogate kinds of ``strategy:KIND``: (family, zero-cost proxies)
+SURROGATES = {"graf": ("graf-xgb", ()), "graf-zcp": ("graf-xgb", ZCP), "forest": ("forest", ())}
+#: acquisitions of ``surrogate-filter:KIND+ACQ`` (default: mean)
+ACQUISITIONS = ("mean", "ucb", "ei")
 DEFAULT_STRATEGIES = ["evolution", "surrogate-filter:graf", "surrogate-filter:graf-zcp", "surrogate-objective:graf", "random"]
+#: the forest rows (issue 16): forest-filter with the mean score, and ucb against mean acquisition
+FOREST_STRATEGIES = ["evolution", "surrogate-filter:graf", "surrogate-filter:forest", "surrogate-filter:forest+ucb"]
 
 
 def fit_heldout_surrogate(kind: str, heldout: list[str], folder: Path) -> Path:
@@ -59,10 +72,15 @@ def fit_heldout_surrogate(kind: str, heldout: list[str], folder: Path) -> Path:
     from surrogate_hub.corpus import load
     from surrogate_hub.surrogates import GrafSurrogate, fit_corpus
 
-    zcp = SURROGATES[kind]
+    family, zcp = SURROGATES[kind]
     ds = load(CORPUS, zcp=bool(zcp))
     tasks = sorted(set(ds["task"]) - set(heldout))
-    sur = GrafSurrogate(zcp=zcp)
+    if family == "forest":
+        from surrogate_hub.surrogates import ForestSurrogate
+
+        sur = ForestSurrogate(zcp=zcp)
+    else:
+        sur = GrafSurrogate(zcp=zcp)
     fit_corpus(sur, ds, tasks=tasks)
     sur.save_pretrained(folder)
     logging.info("fitted %s on %s -> %s", kind, tasks, folder)
@@ -73,12 +91,15 @@ def run_one(task: str, variant: str, seed: int, args, surrogates: dict[str, Path
     from surrogate_hub.search import SearchConfig, run_search
 
     strategy, _, kind = variant.partition(":")
+    kind, _, acquisition = kind.partition("+")
     extra = {}
     if strategy.startswith("surrogate"):
         extra = {
             "surrogate": str(surrogates[kind]), "transfer_corpus": str(CORPUS), "transfer_exclude": list(heldout),
             "transfer_weight": args.transfer_weight,
         }
+        if acquisition:
+            extra.update(acquisition=acquisition, kappa=args.kappa)
     cfg = SearchConfig.make(
         profile="cpu", task=task, strategy=strategy, seed=seed, budget=args.budget, population=args.population,
         tournament=args.tournament, proposals=args.proposals, train_per_round=args.train_per_round,
@@ -140,7 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tasks", nargs="+", default=["mult-digits", "tile-digits", "synth-language"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--strategies", nargs="+", default=DEFAULT_STRATEGIES,
-                   help="strategy or strategy:surrogate (graf, graf-zcp); evolution is the baseline and always runs")
+                   help="strategy or strategy:surrogate (graf, graf-zcp, forest), surrogate-filter:surrogate+acquisition "
+                   "(mean, ucb, ei; e.g. surrogate-filter:forest+ucb), or 'forest' for the forest rows "
+                   f"({' '.join(FOREST_STRATEGIES)}); evolution is the baseline and always runs")
+    p.add_argument("--kappa", type=float, default=1.0, help="ucb exploration weight")
     p.add_argument("--population", type=int, default=30)
     p.add_argument("--budget", type=int, default=120)
     p.add_argument("--tournament", type=int, default=None, help="default: max(3, population // 10)")
@@ -165,14 +189,18 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     args.tournament = args.tournament or max(3, args.population // 10)
     args.refit_every = args.refit_every or max(5, args.population // 3)
-    variants = list(dict.fromkeys(["evolution", *args.strategies]))
+    strategies = [x for v in args.strategies for x in (FOREST_STRATEGIES if v == "forest" else [v])]
+    variants = list(dict.fromkeys(["evolution", *strategies]))
     for v in variants:
         s, _, kind = v.partition(":")
+        kind, plus, acq = kind.partition("+")
         if s.startswith("surrogate") and kind not in SURROGATES:
             p.error(f"{v}: give the surrogate as {s}:KIND with KIND in {sorted(SURROGATES)}")
+        if plus and (s != "surrogate-filter" or acq not in ACQUISITIONS):
+            p.error(f"{v}: an acquisition is given as surrogate-filter:KIND+ACQ with ACQ in {list(ACQUISITIONS)}")
     heldout = list(args.tasks)
     surrogates = {}
-    for kind in sorted({v.partition(":")[2] for v in variants if ":" in v}):
+    for kind in sorted({v.partition(":")[2].partition("+")[0] for v in variants if ":" in v}):
         folder = args.runs / "surrogates" / f"{kind}-without-{'-'.join(sorted(heldout))}"
         surrogates[kind] = folder if args.aggregate_only else fit_heldout_surrogate(kind, heldout, folder)
     from surrogate_hub.evaluators import make_evaluator
@@ -223,9 +251,10 @@ def main(argv: list[str] | None = None) -> int:
                   "budget": args.budget, "tournament": args.tournament, "proposals": args.proposals,
                   "train_per_round": args.train_per_round, "refit_every": args.refit_every,
                   "transfer_weight": args.transfer_weight, "candidate_training": TRAIN, "final_epochs": args.final_epochs,
-                  "workers": args.workers, "device": args.device, "zcp": list(ZCP)},
+                  "workers": args.workers, "device": args.device, "zcp": list(ZCP), "kappa": args.kappa},
         "baseline": "evolution",
-        "surrogates": {k: f"GRAF-XGB{'+ZCP' if SURROGATES[k] else ''} fitted on {CORPUS.name} without {heldout}" for k in surrogates},
+        "surrogates": {k: f"{'forest (GRAF + extras)' if SURROGATES[k][0] == 'forest' else 'GRAF-XGB'}"
+                          f"{'+ZCP' if SURROGATES[k][1] else ''} fitted on {CORPUS.name} without {heldout}" for k in surrogates},
         "seconds_this_invocation": time.perf_counter() - tic,
         "results": agg,
         "plot": png.name,

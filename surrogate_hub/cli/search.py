@@ -20,6 +20,11 @@ def _cfg_search(p: argparse.ArgumentParser) -> None:
                    help="default sizes: paper (GPU protocol) or cpu (minutes); default: the config's, else paper")
     p.add_argument("--surrogate", default=None, help="registered name, local folder or Hub repo id (default: einspace-graf-xgb)")
     p.add_argument("--transfer-corpus", default=None, help="corpus whose other tasks join every refit")
+    p.add_argument("--acquisition", default=None, choices=["mean", "ucb", "ei"],
+                   help="surrogate-filter: train the offspring with the best mean score (default), upper "
+                   "confidence bound (mean + kappa * spread) or expected improvement; ucb/ei need a surrogate "
+                   "with a spread (a forest, or a GRAF-XGB ensemble)")
+    p.add_argument("--kappa", type=float, default=None, help="ucb exploration weight (default 1.0)")
     p.add_argument("--budget", type=positive_int, default=None, help="trained candidates, initial population included")
     p.add_argument("--population", type=positive_int, default=None)
     p.add_argument("--seed", type=int, default=None)
@@ -43,7 +48,7 @@ def _search(args: argparse.Namespace) -> int:
     overrides = {
         "task": args.task, "strategy": args.strategy, "surrogate": args.surrogate, "transfer_corpus": args.transfer_corpus,
         "budget": args.budget, "population": args.population, "seed": args.seed, "workers": args.workers,
-        "device": args.device, "evaluator": args.backend,
+        "device": args.device, "evaluator": args.backend, "acquisition": args.acquisition, "kappa": args.kappa,
     }
     options = backend_options(args)
     evaluator = None

@@ -3,7 +3,9 @@
 Fitted
     ``graf-xgb`` (GRAF + extras), ``graf-only-xgb`` (GRAF alone), ``graf-zcp-xgb`` (GRAF + extras +
     the paper's seven zero-cost proxies): the real :class:`~surrogate_hub.surrogates.GrafSurrogate`
-    with its default config, fitted on the fold's training rows. Its ``fit`` drops zero targets and
+    with its default config, fitted on the fold's training rows. ``forest`` and ``forest-zcp`` (the
+    paper's surrogate of record), and the non-default ``extra-trees``: the same with
+    :class:`~surrogate_hub.surrogates.ForestSurrogate`. Its ``fit`` drops zero targets and
     normalises the targets per task among the rows it is given - the fold's training tasks only.
     Features come from the evaluation's feature cache instead of being recomputed per fold (the
     values are identical: ``tests/test_evaluation.py`` checks it).
@@ -23,18 +25,23 @@ import numpy as np
 from .data import FeatureCache, Rows
 from .registry import method
 
-__all__ = ["PAPER_PROXIES", "graf_xgb", "register_proxy_baselines"]
+__all__ = ["PAPER_PROXIES", "forest", "graf_xgb", "register_proxy_baselines"]
 
 #: The seven proxies the surrogate paper feeds to GRAF (``features.proxies.PAPER_PROXIES``,
 #: repeated here so that registering needs no torch; a test keeps the two equal).
 PAPER_PROXIES: tuple[str, ...] = ("grad_norm", "snip", "grasp", "fisher", "jacob_cov", "plain", "synflow")
 
 
-def _cached_surrogate_class():
+def _cached_surrogate_class(kind: str = "graf-xgb"):
     from ..space.errors import ArchitectureError
     from ..surrogates.graf_xgb import _F32_MAX, GrafSurrogate
 
-    class CachedGrafSurrogate(GrafSurrogate):
+    if kind == "forest":
+        from ..surrogates.forest import ForestSurrogate as base
+    else:
+        base = GrafSurrogate
+
+    class CachedGrafSurrogate(base):  # type: ignore[valid-type,misc]
         """A :class:`GrafSurrogate` whose GRAF(+extras) columns come from a :class:`FeatureCache`."""
 
         def __init__(self, cache: FeatureCache, **settings: Any) -> None:
@@ -80,6 +87,54 @@ def graf_xgb(train: Rows, test: Rows, seed: int, *, extras: bool = True, zcp: Se
         scores[idx] = sur.predict(part.arch, input_shape=shape, num_classes=k,
                                   zcp={z: part.zcp[z] for z in zcp} if zcp else None)
     return scores
+
+
+def _predict_groups(sur: Any, test: Rows, zcp: Sequence[str], return_std: bool = False) -> Any:
+    """``sur``'s scores (and spreads) of ``test``, one call per input shape and class count."""
+    scores, spread = np.full(len(test), np.nan), np.full(len(test), np.nan)
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(test.input_shape, test.num_classes)):
+        groups.setdefault(key, []).append(i)
+    for (shape, k), idx in groups.items():
+        part = test.take(idx)
+        out = sur.predict(part.arch, input_shape=shape, num_classes=k, return_std=return_std,
+                          zcp={z: part.zcp[z] for z in zcp} if zcp else None)
+        if return_std:
+            scores[idx], spread[idx] = out
+        else:
+            scores[idx] = out
+    return (scores, spread) if return_std else scores
+
+
+def forest(train: Rows, test: Rows, seed: int, *, algorithm: str = "random-forest", zcp: Sequence[str] = (),
+           return_std: bool = False) -> Any:
+    """Fit a default-config :class:`~surrogate_hub.surrogates.forest.ForestSurrogate` on ``train``
+    and score ``test``; with ``return_std`` also the spread across trees (``(scores, spread)``)."""
+    if train.cache is None or train.cache is not test.cache:
+        raise ValueError("forest needs train and test rows of one EvalData (they share its feature cache)")
+    sur = _cached_surrogate_class("forest")(train.cache, algorithm=algorithm, zcp=tuple(zcp),
+                                            forest_params={"random_state": seed})
+    sur.fit(
+        train.arch, train.val_acc, train.task, input_shapes=train.input_shape, num_classes=train.num_classes,
+        zcp={z: train.zcp[z] for z in zcp} if zcp else None,
+    )
+    return _predict_groups(sur, test, zcp, return_std)
+
+
+@method("forest", fitted=True, description="random forest on GRAF + extras (ForestSurrogate)")
+def _forest(train: Rows, test: Rows, seed: int) -> np.ndarray:
+    return forest(train, test, seed)
+
+
+@method("forest-zcp", fitted=True, needs=tuple(f"zcp_{p}" for p in PAPER_PROXIES),
+        description="random forest on GRAF + extras + the paper's seven zero-cost proxies (the paper's surrogate of record)")
+def _forest_zcp(train: Rows, test: Rows, seed: int) -> np.ndarray:
+    return forest(train, test, seed, zcp=PAPER_PROXIES)
+
+
+@method("extra-trees", fitted=True, default=False, description="extra-trees on GRAF + extras (ForestSurrogate)")
+def _extra_trees(train: Rows, test: Rows, seed: int) -> np.ndarray:
+    return forest(train, test, seed, algorithm="extra-trees")
 
 
 @method("graf-xgb", fitted=True, description="XGBoost on GRAF + extras (the shipped default)")

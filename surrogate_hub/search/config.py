@@ -51,6 +51,8 @@ class SearchConfig:
     train_per_round: int = 5
     refit_every: int = 20
     surrogate: str | None = "einspace-graf-xgb"
+    acquisition: str = "mean"  #: surrogate-filter: mean | ucb | ei (see search/acquisition.py)
+    kappa: float = 1.0  #: the ucb exploration weight
     transfer_corpus: str | None = None
     transfer_weight: float = 0.1
     transfer_exclude: tuple[str, ...] = ()  #: corpus tasks never used as transfer rows (the run's own task never is)
@@ -106,6 +108,8 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["transfer_exclude"] = list(self.transfer_exclude)
+        if self.acquisition == "mean":  # the default: left out, so runs written before it resume
+            del out["acquisition"], out["kappa"]
         return out
 
     def replace(self, **changes: Any) -> SearchConfig:
@@ -135,6 +139,14 @@ class SearchConfig:
             )
         if self.train_per_round > self.proposals:
             raise bad("train_per_round", f"{self.train_per_round} > proposals {self.proposals}")
+        from .acquisition import ACQUISITIONS
+
+        if self.acquisition not in ACQUISITIONS:
+            raise bad("acquisition", f"unknown acquisition {self.acquisition!r}; choose one of {list(ACQUISITIONS)}")
+        if self.acquisition != "mean" and self.strategy != "surrogate-filter":
+            raise bad("acquisition", f"{self.acquisition!r} applies to surrogate-filter only, not {self.strategy!r}")
+        if isinstance(self.kappa, bool) or not isinstance(self.kappa, (int, float)) or not self.kappa >= 0:
+            raise bad("kappa", f"must be a number >= 0, got {self.kappa!r}")
         if self.objective_iterations is not None and self.objective_iterations < 0:
             raise bad("objective_iterations", "must be >= 0")
         if not self.transfer_weight >= 0:

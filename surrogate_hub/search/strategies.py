@@ -11,6 +11,8 @@ same candidates and picks up where the log ends (see :mod:`.engine`).
                             trains ``train_per_round`` of them picked at random.
 ``surrogate-filter``        the same loop, but the surrogate ranks the offspring and the top
                             ``train_per_round`` are trained; refit every ``refit_every`` trained.
+                            ``acquisition`` ranks by the mean score (``mean``) or, with a surrogate
+                            that has a spread, by ``ucb`` / ``ei`` (:mod:`.acquisition`).
 ``surrogate-objective``     after the trained initial population (and a refit on it), evolution runs
                             on the surrogate's scores alone (a separate population seeded with the
                             initial architectures' *scores*: scores and accuracies never mix); each
@@ -109,7 +111,13 @@ def _top_k(ctx: SearchContext, offspring: list[Candidate], k: int) -> list[int]:
 
 @register_strategy("surrogate-filter")
 def surrogate_filter(ctx: SearchContext) -> None:
-    _evolution(ctx, _top_k)
+    if ctx.cfg.acquisition == "mean":
+        _evolution(ctx, _top_k)
+        return
+    from . import acquisition  # ucb / ei: the surrogate's spread decides too
+
+    acquisition.check_spread(ctx)
+    _evolution(ctx, acquisition.select)
 
 
 @register_strategy("surrogate-objective")

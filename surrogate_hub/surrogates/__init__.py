@@ -11,8 +11,9 @@ One protocol (:class:`Surrogate`: ``fit``, ``predict``, ``rank``), per-task targ
         ...
 
 Importing this package imports neither xgboost, torch nor transformers (xgboost is imported when a
-GRAF surrogate is fitted or loaded); :class:`GrafSurrogate` and its config classes are imported on
-first access.
+GRAF surrogate is fitted or loaded; scikit-learn when a forest is); :class:`GrafSurrogate`,
+:class:`ForestSurrogate` (random forest / extra-trees, persisted with skops) and their config classes
+are imported on first access.
 """
 
 from __future__ import annotations
@@ -40,11 +41,14 @@ from .targets import TrainingRows, normalise_targets, training_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from .bert import BertSurrogate, BertSurrogateConfig
+    from .forest import ForestSurrogate, ForestSurrogateConfig
     from .graf_xgb import GrafSurrogate, GrafSurrogateConfig
 
 __all__ = [
     "BertSurrogate",
     "BertSurrogateConfig",
+    "ForestSurrogate",
+    "ForestSurrogateConfig",
     "GrafSurrogate",
     "GrafSurrogateConfig",
     "GrammarMismatchError",
@@ -72,6 +76,8 @@ __all__ = [
 _LAZY = {
     "BertSurrogate": "bert",
     "BertSurrogateConfig": "bert",
+    "ForestSurrogate": "forest",
+    "ForestSurrogateConfig": "forest",
     "GrafSurrogate": "graf_xgb",
     "GrafSurrogateConfig": "graf_xgb",
 }

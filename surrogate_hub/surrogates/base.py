@@ -119,20 +119,24 @@ class Ranking:
     ``archs`` and ``scores`` are in input order; ``order`` holds the input indices sorted by
     descending score, ties kept in input order and NaN scores (invalid architectures) last.
     ``reasons`` (input order) says why each NaN-scored architecture could not be scored (``None``
-    for the others). Iterating yields :class:`RankedArch` ``(position, arch, score)`` best first,
-    positions 1-based.
+    for the others). ``spread`` (input order, or ``None``) is the surrogate's uncertainty of each
+    score (``rank(..., return_std=True)``: the standard deviation across trees or ensemble members).
+    Iterating yields :class:`RankedArch` ``(position, arch, score)`` best first, positions 1-based.
     """
 
     archs: tuple[str, ...]
     scores: np.ndarray
     order: np.ndarray
     reasons: tuple[str | None, ...] = ()
+    spread: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not self.reasons:
             object.__setattr__(self, "reasons", (None,) * len(self.archs))
         elif len(self.reasons) != len(self.archs):
             raise ValueError(f"got {len(self.archs)} architectures but {len(self.reasons)} reasons")
+        if self.spread is not None and len(self.spread) != len(self.archs):
+            raise ValueError(f"got {len(self.archs)} architectures but {len(self.spread)} spread values")
 
     @classmethod
     def from_scores(
@@ -140,6 +144,7 @@ class Ranking:
         archs: Sequence[str | Architecture],
         scores: Sequence[float] | np.ndarray,
         reasons: Sequence[str | None] | None = None,
+        spread: Sequence[float] | np.ndarray | None = None,
     ) -> Ranking:
         texts = arch_texts(archs)
         s = np.asarray(scores, dtype=np.float64).reshape(-1)
@@ -149,7 +154,11 @@ class Ranking:
         order = np.lexsort((np.arange(len(s)), key))
         s.setflags(write=False)
         order.setflags(write=False)
-        return cls(texts, s, order, tuple(reasons) if reasons is not None else ())
+        sd = None
+        if spread is not None:
+            sd = np.array(spread, dtype=np.float64).reshape(-1)
+            sd.setflags(write=False)
+        return cls(texts, s, order, tuple(reasons) if reasons is not None else (), sd)
 
     @property
     def failures(self) -> dict[int, str]:
@@ -172,8 +181,8 @@ class Ranking:
     def to_records(self) -> list[dict[str, Any]]:
         """JSON-ready rows, best first: ``{"rank", "arch", "score", "index", "reason"}``; ``index``
         is the position in the input; ``score`` is ``None`` for an invalid architecture (NaN) and
-        ``reason`` then says why (else ``None``)."""
-        return [
+        ``reason`` then says why (else ``None``). A ranking with a ``spread`` adds ``"spread"``."""
+        rows = [
             {
                 "rank": position,
                 "arch": self.archs[i],
@@ -183,6 +192,11 @@ class Ranking:
             }
             for position, i in enumerate(self.order.tolist(), 1)
         ]
+        if self.spread is not None:
+            for row in rows:
+                v = self.spread[row["index"]]
+                row["spread"] = None if np.isnan(v) else float(v)
+        return rows
 
 
 @runtime_checkable
@@ -233,9 +247,14 @@ class SurrogateBase:
 
     def rank(self, archs: Iterable[str | Architecture], **kwargs: Any) -> Ranking:
         """Score ``archs`` with :meth:`predict` (same keyword arguments) and sort best first; with
-        ``errors="nan"`` the ranking's ``reasons`` say why each NaN-scored architecture failed."""
+        ``errors="nan"`` the ranking's ``reasons`` say why each NaN-scored architecture failed.
+        ``return_std=True`` (surrogates with a spread) gives a ranking that carries it (``spread``)."""
         items = check_archs(archs)
-        scores = self.predict(items, **kwargs)
+        spread = None
+        if kwargs.pop("return_std", False):
+            scores, spread = self.predict(items, return_std=True, **kwargs)
+        else:
+            scores = self.predict(items, **kwargs)
         reasons = None
         bad = np.flatnonzero(np.isnan(np.asarray(scores, dtype=np.float64)))
         if len(bad):
@@ -250,7 +269,7 @@ class SurrogateBase:
             reasons = [None] * len(items)
             for i in bad.tolist():
                 reasons[i] = invalid_reason(items[i], shape)
-        return Ranking.from_scores(items, scores, reasons)
+        return Ranking.from_scores(items, scores, reasons, spread)
 
 
 def fit_corpus(

@@ -154,8 +154,13 @@ class GrafSurrogateConfig:
     corpus: CorpusRef = field(default_factory=CorpusRef)
     metrics: dict[str, Any] = field(default_factory=dict)
     lineage: Lineage | None = None  #: set on fine-tuned surrogates only (:mod:`.finetune`)
+    #: boosters fitted with seeds ``seed``, ``seed + 1``, ...: the score is their mean and
+    #: ``predict(..., return_std=True)`` their standard deviation (1: a single booster, no spread)
+    ensemble: int = 1
 
     def __post_init__(self) -> None:
+        if not isinstance(self.ensemble, int) or isinstance(self.ensemble, bool) or self.ensemble < 1:
+            raise ValueError(f"ensemble must be a positive int (the number of boosters), got {self.ensemble!r}")
         if self.target.normalisation not in NORMALISATIONS:
             raise ValueError(f"target.normalisation must be one of {NORMALISATIONS}, got {self.target.normalisation!r}")
         shape = tuple(self.default_input_shape)
@@ -179,6 +184,7 @@ class GrafSurrogateConfig:
         xgb_params: Mapping[str, Any] | None = None,
         default_input_shape: Sequence[int] = (3, 32, 32),
         default_num_classes: int = 10,
+        ensemble: int = 1,
     ) -> GrafSurrogateConfig:
         """A config from flat settings; ``xgb_params`` update :data:`DEFAULT_XGB_PARAMS`."""
         zcp = tuple(zcp)
@@ -188,6 +194,7 @@ class GrafSurrogateConfig:
             xgb_params={**DEFAULT_XGB_PARAMS, **(xgb_params or {})},
             default_input_shape=tuple(default_input_shape),  # type: ignore[arg-type]
             default_num_classes=default_num_classes,
+            ensemble=ensemble,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -199,11 +206,15 @@ class GrafSurrogateConfig:
              "default_input_shape": [C, H, W], "default_num_classes": K,
              "corpus": {"repo_or_path", "revision"}, "metrics": {...}}
 
-        plus ``"lineage": {...}`` (:class:`~.config.Lineage`) on a fine-tuned surrogate only.
+        plus ``"lineage": {...}`` (:class:`~.config.Lineage`) on a fine-tuned surrogate only, and
+        ``"ensemble": k`` for an ensemble of k > 1 boosters (absent: one booster, so a single-booster
+        config keeps the layout above exactly).
         """
         d = json.loads(json.dumps(dataclasses.asdict(self)))  # tuples → lists, a deep copy
         if d.get(LINEAGE_KEY) is None:
             d.pop(LINEAGE_KEY, None)
+        if d["ensemble"] == 1:
+            del d["ensemble"]
         return d
 
     @classmethod
@@ -224,7 +235,12 @@ def config_readers() -> dict[int, Callable[[dict, str], GrafSurrogateConfig]]:
 
 @_reader(1)
 def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
-    top = [f.name for f in dataclasses.fields(GrafSurrogateConfig) if f.name != LINEAGE_KEY]
+    top = [f.name for f in dataclasses.fields(GrafSurrogateConfig) if f.name not in (LINEAGE_KEY, "ensemble")]
+    if isinstance(raw, dict) and "ensemble" in raw:  # optional: absent means one booster
+        raw = dict(raw)
+        ensemble = _typed(raw.pop("ensemble"), int, "ensemble", source)
+    else:
+        ensemble = 1
     _check_keys(raw, top, "config", source)
     fs = _check_keys(raw["feature_set"], [f.name for f in dataclasses.fields(FeatureSetConfig)], "feature_set", source)
     tg = _check_keys(raw["target"], [f.name for f in dataclasses.fields(TargetConfig)], "target", source)
@@ -262,6 +278,7 @@ def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
                 revision=_typed(co["revision"], (str, type(None)), "corpus.revision", source),
             ),
             metrics=_typed(raw["metrics"], dict, "metrics", source),
+            ensemble=ensemble,
         )
     except ValueError as err:
         if isinstance(err, SurrogateLoadError):
@@ -313,6 +330,8 @@ class GrafSurrogate(
         self._booster: Any = None
         self._forest: Any = None  #: numpy evaluator of a loaded model (:mod:`.xgb_numpy`); no xgboost
         self._model_path: Path | None = None  #: the loaded model file, for a lazy xgboost Booster
+        self._members: list = []  #: fitted boosters of an ensemble (``_booster`` is the first)
+        self._member_forests: list = []  #: numpy evaluators of a loaded ensemble's boosters
         self.n_jobs = n_jobs
 
     @property
@@ -327,8 +346,8 @@ class GrafSurrogate(
         if not isinstance(value, int) or isinstance(value, bool) or value < -1:
             raise ValueError(f"n_jobs must be a positive int, or 0/-1 for all cores, got {value!r}")
         self._n_jobs = value
-        if self._booster is not None:
-            self._booster.set_param({"nthread": self._nthread()})
+        for booster in {id(b): b for b in [self._booster, *getattr(self, "_members", [])] if b is not None}.values():
+            booster.set_param({"nthread": self._nthread()})
 
     def _nthread(self) -> int:
         import os
@@ -468,7 +487,6 @@ class GrafSurrogate(
         ``target.normalisation``. ``weights``: one non-negative weight per row (XGBoost sample
         weights; default: all 1). Invalid architectures raise. Returns ``self``.
         """
-        xgb = _xgboost()
         items = list(archs)
         n = len(items)
         y = np.asarray(targets, dtype=np.float64).reshape(-1)
@@ -501,16 +519,25 @@ class GrafSurrogate(
             num_classes=[classes[i] for i in idx],
             zcp=None if z is None else z[idx],
         )
+        self._fit_matrix(X, y_fit, None if w is None else w[idx])
+        return self
+
+    def _fit_matrix(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> None:
+        """Fit the model on the feature matrix ``X`` and normalised targets ``y`` (subclasses
+        fitting another model override this)."""
+        xgb = _xgboost()
         params = dict(self.config.xgb_params)
         rounds = int(params.pop("n_estimators", 100))
         params.setdefault("verbosity", 0)
         params["nthread"] = self._nthread()
-        dtrain = xgb.DMatrix(
-            X, label=y_fit, weight=None if w is None else w[idx], missing=np.nan, feature_names=list(self.feature_names)
-        )
-        self._booster = xgb.train(params, dtrain, num_boost_round=rounds)
+        dtrain = xgb.DMatrix(X, label=y, weight=w, missing=np.nan, feature_names=list(self.feature_names))
+        seed = int(params.pop("seed", 0))
+        self._members = [
+            xgb.train({**params, "seed": seed + i}, dtrain, num_boost_round=rounds) for i in range(self.config.ensemble)
+        ]
+        self._booster = self._members[0]
         self._forest = self._model_path = None
-        return self
+        self._member_forests = []
 
     def predict(
         self,
@@ -523,9 +550,12 @@ class GrafSurrogate(
         errors: str = "raise",
         progress: bool = False,
         workers: int | None = None,
-    ) -> np.ndarray:
+        return_std: bool = False,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Scores (float64, higher = better) for ``archs`` at ``input_shape``/``num_classes``
         (default: the config's, or the task's); NaN for invalid architectures when ``errors="nan"``.
+        ``return_std=True`` returns ``(scores, spread)``: the standard deviation of the ensemble's
+        members' scores (NaN where the score is NaN); only surrogates fitted as an ensemble have one.
 
         A surrogate with zero-cost proxies needs ``zcp`` (precomputed) or ``task`` (a task name,
         ``"npy:ROOT/NAME"`` or a :class:`~surrogate_hub.tasks.Task`): the proxies are then computed
@@ -535,7 +565,8 @@ class GrafSurrogate(
         self._check_fitted()
         items = check_archs(archs)
         if not items:
-            return np.empty(0, dtype=np.float64)
+            empty = np.empty(0, dtype=np.float64)
+            return (empty, empty.copy()) if return_std else empty
         if task is not None:
             from .task_inputs import resolve_task
 
@@ -556,13 +587,34 @@ class GrafSurrogate(
                 zcp[valid] = task_proxies([items[i] for i in valid], task, names, input_shape=input_shape,
                                           progress=progress, workers=workers)
         X = self.features(items, input_shapes=input_shape, num_classes=num_classes, zcp=zcp, errors=errors)
+        scores, std = self._predict_matrix(X, return_std)
+        n_base = len(feature_names(self.config.feature_set.extras))
+        invalid = np.isnan(X[:, :n_base]).any(axis=1)
+        scores[invalid] = np.nan
+        if not return_std:
+            return scores
+        std[invalid] = np.nan
+        return scores, std
+
+    def _predict_matrix(self, X: np.ndarray, return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Scores of the feature rows ``X`` and, with ``return_std``, their spread (subclasses
+        predicting with another model override this)."""
+        if return_std and self.config.ensemble < 2:
+            raise ValueError(
+                "this GRAF-XGBoost surrogate is a single booster and has no spread: fit an ensemble "
+                "(GrafSurrogate(ensemble=5)) or use a forest surrogate (ForestSurrogate, kind 'forest')"
+            )
+        if self.config.ensemble > 1:
+            if self._member_forests:
+                per = np.stack([f.predict(X) for f in self._member_forests])
+            else:
+                per = np.stack([np.asarray(b.inplace_predict(X), dtype=np.float64).reshape(-1) for b in self._members])
+            return per.mean(axis=0), (per.std(axis=0) if return_std else None)
         if self._forest is not None:
             scores = self._forest.predict(X)
         else:
             scores = np.asarray(self._booster.inplace_predict(X), dtype=np.float64).reshape(-1)
-        n_base = len(feature_names(self.config.feature_set.extras))
-        scores[np.isnan(X[:, :n_base]).any(axis=1)] = np.nan
-        return scores
+        return scores, None
 
     # -- hub I/O ------------------------------------------------------------------------------
     def _save_pretrained(self, save_directory: Path) -> None:
@@ -572,7 +624,15 @@ class GrafSurrogate(
         save_directory = Path(save_directory)
         (save_directory / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n", encoding="utf-8")
         self.booster.save_model(str(save_directory / MODEL_FILE))
+        for i in range(1, self.config.ensemble):
+            self._member_booster(i).save_model(str(save_directory / member_file(i)))
         (save_directory / CARD_FILE).unlink(missing_ok=True)
+
+    def _member_booster(self, i: int):
+        """The ``i``-th booster of an ensemble (a loaded one is read by xgboost now)."""
+        if len(self._members) == self.config.ensemble:
+            return self._members[i]
+        return _load_booster(self._model_path.with_name(member_file(i)), self.feature_names)
 
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any):
         """``ModelHubMixin.save_pretrained`` (same arguments), refused before any folder is made
@@ -609,11 +669,14 @@ class GrafSurrogate(
         model_path = resolve_file(model_id, MODEL_FILE, **hub)
         surrogate = cls(config)
         surrogate._model_path = model_path
+        paths = [model_path] + [resolve_file(model_id, member_file(i), **hub) for i in range(1, config.ensemble)]
         try:  # numpy trees: no xgboost import (a cold start); xgboost for what they do not cover
-            surrogate._forest = load_forest(model_path, surrogate.feature_names)
+            forests = [load_forest(p, surrogate.feature_names) for p in paths]
+            surrogate._forest, surrogate._member_forests = forests[0], (forests if config.ensemble > 1 else [])
         except UnsupportedModelError as err:
             log.info("%s: %s; predicting with xgboost", model_path, err)
-            surrogate._booster = _load_booster(model_path, surrogate.feature_names)
+            surrogate._members = [_load_booster(p, surrogate.feature_names) for p in paths]
+            surrogate._booster = surrogate._members[0]
         surrogate.n_jobs = n_jobs
         return surrogate
 
@@ -643,6 +706,9 @@ class GrafSurrogate(
                 + (" plus cheap extras (size, depth, output shape, parameters, FLOPs)" if fs.extras else "")
                 + (f" and the zero-cost proxies {', '.join(fs.zcp)}" if fs.zcp else "")
                 + " that predicts how well an einspace architecture will train, as a rank score."
+                + (f" It is an ensemble of {cfg.ensemble} differently seeded boosters (files model.json, "
+                   f"model-1.json, ...): the score is their mean, and `predict(..., return_std=True)` gives "
+                   "their standard deviation as an uncertainty." if cfg.ensemble > 1 else "")
             ),
             "feature_set": fs.name,
             "graf_version": fs.graf_version,
@@ -680,6 +746,11 @@ def _check_compatible(config: GrafSurrogateConfig, source: str, allow_grammar_mi
             f"{source}: feature_set.names_hash {fs.names_hash} does not match this installation's "
             f"features ({expected}); the feature contract changed: refit the surrogate"
         )
+
+
+def member_file(i: int) -> str:
+    """The model file of booster ``i`` of an ensemble (booster 0 is :data:`MODEL_FILE`)."""
+    return MODEL_FILE if i == 0 else f"model-{i}.json"
 
 
 def _load_booster(path: Path, names: Sequence[str]):

@@ -297,6 +297,7 @@ def _offline_fallback(source: Source, filename: str, hub: dict[str, Any]) -> boo
 # ------------------------------------------------------------------------------------ built-ins
 register_kind("graf-xgb", "surrogate_hub.surrogates.graf_xgb:GrafSurrogate")
 register_kind("bert", "surrogate_hub.surrogates.bert.model:BertSurrogate")
+register_kind("forest", "surrogate_hub.surrogates.forest:ForestSurrogate")
 register_pretrained(
     "einspace-graf-xgb",
     kind="graf-xgb",

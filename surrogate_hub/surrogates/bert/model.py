@@ -339,35 +339,57 @@ class BertSurrogate(
         input_shape: Sequence[int] | None = None,
         num_classes: int | None = None,
         errors: str = "raise",
-    ) -> np.ndarray:
+        return_std: bool = False,
+        dropout_passes: int = 8,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Scores (float64, higher = better) for ``archs`` at ``input_shape`` (default: the config's);
         NaN for invalid architectures when ``errors="nan"``. ``num_classes`` is accepted for the
-        protocol; the text does not depend on it."""
+        protocol; the text does not depend on it.
+
+        ``return_std=True`` returns ``(scores, spread)``: the scores are unchanged (dropout off) and
+        the spread is the standard deviation over ``dropout_passes`` forward passes with dropout on
+        (Monte-Carlo dropout, seeded with the training seed: the same call gives the same spread).
+        It costs ``dropout_passes`` extra forward passes."""
         import torch
 
         from .training import collate
 
         if errors not in ("raise", "nan"):
             raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
+        if return_std and (not isinstance(dropout_passes, int) or dropout_passes < 2):
+            raise ValueError(f"dropout_passes must be an int >= 2, got {dropout_passes!r}")
         self._check_fitted()
         items = list(archs)
         out = np.full(len(items), np.nan, dtype=np.float64)
         if not items:
-            return out
+            return (out, out.copy()) if return_std else out
         shape = tuple(input_shape) if input_shape is not None else self.config.default_input_shape
         texts = self.texts(items, [shape] * len(items), errors=errors)
         valid = [i for i, t in enumerate(texts) if t is not None]
         ids = self.tokenise([texts[i] for i in valid])  # type: ignore[misc]
         order = sorted(range(len(ids)), key=lambda j: len(ids[j]))  # little padding per batch
-        model = self.model.eval()
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start : start + self.batch_size]
-                batch = {k: v.to(self.device) for k, v in collate([ids[j] for j in chunk], self._pad_id).items()}
-                logits = model(**batch).logits.float().reshape(-1).cpu().numpy()
-                for j, v in zip(chunk, logits):
-                    out[valid[j]] = float(v)
-        return out
+        def run(train_mode: bool) -> np.ndarray:
+            scores = np.full(len(items), np.nan, dtype=np.float64)
+            model = self.model.train(train_mode)
+            with torch.inference_mode():
+                for start in range(0, len(order), self.batch_size):
+                    chunk = order[start : start + self.batch_size]
+                    batch = {k: v.to(self.device) for k, v in collate([ids[j] for j in chunk], self._pad_id).items()}
+                    logits = model(**batch).logits.float().reshape(-1).cpu().numpy()
+                    for j, v in zip(chunk, logits):
+                        scores[valid[j]] = float(v)
+            return scores
+
+        out = run(False)
+        if not return_std:
+            return out
+        try:
+            with torch.random.fork_rng(devices=[]):  # dropout masks from a fixed seed; the caller's RNG is untouched
+                torch.manual_seed(self.config.training.seed)
+                passes = np.stack([run(True) for _ in range(dropout_passes)])
+        finally:
+            self.model.eval()
+        return out, passes.std(axis=0)
 
     # -- hub I/O --------------------------------------------------------------------------------
     def _save_pretrained(self, save_directory: Path, half: bool = False) -> None:

@@ -1,0 +1,469 @@
+"""``ForestSurrogate``: a scikit-learn random forest (or extra-trees) on GRAF (+ extras, + proxies).
+
+The paper's tabular surrogate of record is a random forest on GRAF + zero-cost proxies. This family
+has the features, target normalisation, input-shape and proxy handling of
+:class:`~.graf_xgb.GrafSurrogate` (it subclasses it and swaps the regressor), and a spread: the
+standard deviation of the trees' scores, ``predict(..., return_std=True)``, which an active search
+can use (:mod:`surrogate_hub.search.acquisition`). Missing values (a proxy that could not be
+computed) are handled by scikit-learn's native NaN support in trees (scikit-learn >= 1.6).
+
+Artifacts (a folder or Hub model repo)
+    ``config.json`` (:class:`ForestSurrogateConfig`), ``model.skops`` (the fitted estimator in the
+    ``skops.io`` format) and ``README.md`` (card from ``surrogates/cards/forest.md``). Loading never
+    unpickles: before ``skops.io.load`` runs, every object type named in the file's schema is
+    checked against :data:`TRUSTED_TYPES`; a file holding any other type is refused with a
+    :class:`~.errors.SurrogateLoadError` naming it. The loaded object must then be the config's
+    estimator class with the config's number of features.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from huggingface_hub import ModelCard, ModelCardData
+
+from ..features.graf import GRAF_VERSION, feature_names
+from ..space.ops import grammar_hash
+from .artifact import (
+    CARD_FILE,
+    CONFIG_FILE,
+    PAPER_URL,
+    looks_like_repo_id,
+    read_config_file,
+    resolve_file,
+)
+from .card import eval_results, eval_table, render_card, template_path
+from .config import (
+    JSON_SCALARS,
+    ConfigReaders,
+    CorpusRef,
+    TargetConfig,
+    check_keys,
+    typed,
+)
+from .errors import NotFittedError, SurrogateLoadError
+from .graf_xgb import FeatureSetConfig, GrafSurrogate, _check_compatible
+from .targets import NORMALISATIONS
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_FOREST_PARAMS",
+    "FORMAT_VERSION",
+    "KIND",
+    "MODEL_FILE",
+    "TRUSTED_TYPES",
+    "ForestSurrogate",
+    "ForestSurrogateConfig",
+    "config_readers",
+    "schema_types",
+]
+
+log = logging.getLogger(__name__)
+
+KIND: Final = "forest"
+FORMAT_VERSION: Final = 1
+MODEL_FILE: Final = "model.skops"
+CARD_TEMPLATE: Final = template_path(KIND)
+TAGS: Final = ["surrogate-hub", "einspace", "neural-architecture-search", "performance-prediction", "graf",
+               "random-forest", "skops"]
+
+#: ``algorithm`` → the scikit-learn estimator class (``module:Class``).
+ALGORITHMS: Final[Mapping[str, str]] = {
+    "random-forest": "sklearn.ensemble:RandomForestRegressor",
+    "extra-trees": "sklearn.ensemble:ExtraTreesRegressor",
+}
+
+#: Estimator keywords used when the config gives none (``random_state`` is the seed).
+DEFAULT_FOREST_PARAMS: Final[Mapping[str, Any]] = {
+    "n_estimators": 100,
+    "max_features": 0.2,
+    "min_samples_leaf": 2,
+    "bootstrap": True,
+    "random_state": 0,
+}
+
+#: Every object type a forest surrogate's ``model.skops`` may contain (``module.Class``). Anything
+#: else in a file is refused before it is loaded.
+TRUSTED_TYPES: Final[frozenset[str]] = frozenset({
+    "builtins.dict", "builtins.list", "builtins.tuple", "builtins.str", "builtins.int", "builtins.float",
+    "builtins.bool", "builtins.NoneType",
+    "numpy.ndarray", "numpy.dtype", "numpy.float64", "numpy.float32", "numpy.int64", "numpy.int32",
+    "sklearn.ensemble._forest.RandomForestRegressor", "sklearn.ensemble._forest.ExtraTreesRegressor",
+    "sklearn.tree._classes.DecisionTreeRegressor", "sklearn.tree._classes.ExtraTreeRegressor",
+    "sklearn.tree._tree.Tree",
+})
+
+
+# --------------------------------------------------------------------------------------- config
+@dataclass(frozen=True)
+class ForestSurrogateConfig:
+    """Everything that defines a :class:`ForestSurrogate` except the fitted trees; ``config.json``.
+
+    ``algorithm``: ``"random-forest"`` or ``"extra-trees"``; ``forest_params``: keywords of its
+    scikit-learn estimator (JSON scalars); ``sklearn_version``: the version that wrote the model
+    (filled in when saving; a different version at load time is logged, as skops advises).
+    """
+
+    surrogate: str = KIND
+    format_version: int = FORMAT_VERSION
+    grammar_hash: str = field(default_factory=grammar_hash)
+    feature_set: FeatureSetConfig = field(default_factory=FeatureSetConfig)
+    target: TargetConfig = field(default_factory=TargetConfig)
+    algorithm: str = "random-forest"
+    forest_params: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_FOREST_PARAMS))
+    sklearn_version: str | None = None
+    default_input_shape: tuple[int, int, int] = (3, 32, 32)
+    default_num_classes: int = 10
+    corpus: CorpusRef = field(default_factory=CorpusRef)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {sorted(ALGORITHMS)}, got {self.algorithm!r}")
+        if self.target.normalisation not in NORMALISATIONS:
+            raise ValueError(f"target.normalisation must be one of {NORMALISATIONS}, got {self.target.normalisation!r}")
+        for key, value in self.forest_params.items():
+            if not isinstance(value, JSON_SCALARS):
+                raise ValueError(f"forest_params.{key} must be a JSON scalar, got {type(value).__name__}")
+        if "n_jobs" in self.forest_params:
+            raise ValueError("forest_params.n_jobs is a runtime setting: pass ForestSurrogate(n_jobs=...) instead")
+        shape = tuple(self.default_input_shape)
+        if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
+            raise ValueError(f"default_input_shape must be three positive ints (C, H, W), got {shape!r}")
+        object.__setattr__(self, "default_input_shape", shape)
+        if not isinstance(self.default_num_classes, int) or self.default_num_classes < 1:
+            raise ValueError(f"default_num_classes must be a positive int, got {self.default_num_classes!r}")
+        zcp = self.feature_set.zcp
+        if len(set(zcp)) != len(zcp) or not all(isinstance(z, str) and z for z in zcp):
+            raise ValueError(f"feature_set.zcp must be distinct proxy names, got {zcp!r}")
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        algorithm: str = "random-forest",
+        extras: bool = True,
+        zcp: Iterable[str] = (),
+        normalisation: str = "percentile",
+        drop_zero: bool = True,
+        forest_params: Mapping[str, Any] | None = None,
+        default_input_shape: Sequence[int] = (3, 32, 32),
+        default_num_classes: int = 10,
+    ) -> ForestSurrogateConfig:
+        """A config from flat settings; ``forest_params`` update :data:`DEFAULT_FOREST_PARAMS`."""
+        zcp = tuple(zcp)
+        return cls(
+            feature_set=FeatureSetConfig(name=FeatureSetConfig.default_name(extras, zcp), extras=extras, zcp=zcp),
+            target=TargetConfig(normalisation=normalisation, drop_zero=drop_zero),
+            algorithm=algorithm,
+            forest_params={**DEFAULT_FOREST_PARAMS, **(forest_params or {})},
+            default_input_shape=tuple(default_input_shape),  # type: ignore[arg-type]
+            default_num_classes=default_num_classes,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``config.json`` layout: the fields in order (tuples as lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str = CONFIG_FILE) -> ForestSurrogateConfig:
+        """Read a ``config.json`` dict with the reader for its ``format_version``."""
+        return _READERS.read(raw, source)
+
+
+_READERS: ConfigReaders[ForestSurrogateConfig] = ConfigReaders(KIND, "ForestSurrogate")
+
+
+def config_readers() -> dict[int, Callable[[dict, str], ForestSurrogateConfig]]:
+    """The config readers by format version (a copy)."""
+    return _READERS.versions()
+
+
+@_READERS.register(1)
+def _read_v1(raw: dict, source: str) -> ForestSurrogateConfig:
+    check_keys(raw, [f.name for f in dataclasses.fields(ForestSurrogateConfig)], "config", source)
+    fs = check_keys(raw["feature_set"], [f.name for f in dataclasses.fields(FeatureSetConfig)], "feature_set", source)
+    tg = check_keys(raw["target"], [f.name for f in dataclasses.fields(TargetConfig)], "target", source)
+    co = check_keys(raw["corpus"], [f.name for f in dataclasses.fields(CorpusRef)], "corpus", source)
+    zcp = typed(fs["zcp"], list, "feature_set.zcp", source)
+    for z in zcp:
+        typed(z, str, "feature_set.zcp[]", source)
+    params = typed(raw["forest_params"], dict, "forest_params", source)
+    for key, value in params.items():
+        typed(value, JSON_SCALARS, f"forest_params.{key}", source)
+    shape = typed(raw["default_input_shape"], list, "default_input_shape", source)
+    for d in shape:
+        typed(d, int, "default_input_shape[]", source)
+    try:
+        return ForestSurrogateConfig(
+            grammar_hash=typed(raw["grammar_hash"], str, "grammar_hash", source),
+            feature_set=FeatureSetConfig(
+                name=typed(fs["name"], str, "feature_set.name", source),
+                graf_version=typed(fs["graf_version"], str, "feature_set.graf_version", source),
+                names_hash=typed(fs["names_hash"], str, "feature_set.names_hash", source) or "?",
+                extras=typed(fs["extras"], bool, "feature_set.extras", source),
+                zcp=tuple(zcp),
+            ),
+            target=TargetConfig(
+                normalisation=typed(tg["normalisation"], str, "target.normalisation", source),
+                drop_zero=typed(tg["drop_zero"], bool, "target.drop_zero", source),
+            ),
+            algorithm=typed(raw["algorithm"], str, "algorithm", source),
+            forest_params=dict(params),
+            sklearn_version=typed(raw["sklearn_version"], (str, type(None)), "sklearn_version", source),
+            default_input_shape=tuple(shape),  # type: ignore[arg-type]
+            default_num_classes=typed(raw["default_num_classes"], int, "default_num_classes", source),
+            corpus=CorpusRef(
+                repo_or_path=typed(co["repo_or_path"], (str, type(None)), "corpus.repo_or_path", source),
+                revision=typed(co["revision"], (str, type(None)), "corpus.revision", source),
+            ),
+            metrics=typed(raw["metrics"], dict, "metrics", source),
+        )
+    except ValueError as err:
+        if isinstance(err, SurrogateLoadError):
+            raise
+        raise SurrogateLoadError(f"{source}: {err}") from None
+
+
+# ---------------------------------------------------------------------------------------- skops
+def schema_types(path: str | Path) -> set[str]:
+    """Every ``module.Class`` named in the schema of the skops file ``path`` (read as JSON from the
+    zip archive; nothing is loaded). A file that is not a skops archive is a load error."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            schema = json.loads(archive.read("schema.json").decode("utf-8"))
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise SurrogateLoadError(f"{path}: not a readable skops file ({type(err).__name__}: {err})") from None
+    found: set[str] = set()
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("__class__"), str) and isinstance(node.get("__module__"), str):
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _load_estimator(path: Path, config: ForestSurrogateConfig, n_features: int) -> Any:
+    """The estimator in ``path``, after checking every type in it against :data:`TRUSTED_TYPES`."""
+    import skops.io as sio
+
+    unexpected = sorted(schema_types(path) - TRUSTED_TYPES)
+    if unexpected:
+        raise SurrogateLoadError(
+            f"{path}: refusing to load: the file contains object type(s) {unexpected} that a forest "
+            f"surrogate never holds (trusted: forest, tree, array and builtin types); it was not written "
+            "by ForestSurrogate.save_pretrained or has been tampered with"
+        )
+    untrusted = sio.get_untrusted_types(file=path)
+    if set(untrusted) - TRUSTED_TYPES:  # skops sees a type our schema walk missed: refuse as well
+        raise SurrogateLoadError(f"{path}: refusing to load untrusted type(s) {sorted(set(untrusted) - TRUSTED_TYPES)}")
+    try:
+        est = sio.load(path, trusted=list(untrusted))
+    except Exception as err:  # skops raises many types on a corrupt archive
+        raise SurrogateLoadError(f"{path}: could not load the skops model ({type(err).__name__}: {err})") from None
+    expected = _estimator_class(config.algorithm)
+    if type(est) is not expected:
+        raise SurrogateLoadError(f"{path}: holds a {type(est).__name__}, the config says {config.algorithm} ({expected.__name__})")
+    if getattr(est, "n_features_in_", None) != n_features:
+        raise SurrogateLoadError(
+            f"{path}: the model takes {getattr(est, 'n_features_in_', '?')} features, the config's feature set has {n_features}"
+        )
+    return est
+
+
+def _estimator_class(algorithm: str) -> type:
+    import importlib
+
+    module, _, name = ALGORITHMS[algorithm].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+# ---------------------------------------------------------------------------------------- model
+class ForestSurrogate(
+    GrafSurrogate,
+    library_name="surrogate-hub",
+    tags=list(TAGS),
+    license="apache-2.0",
+    pipeline_tag="tabular-regression",
+    repo_url=PAPER_URL,
+    paper_url=PAPER_URL,
+):
+    """A random forest (or extra-trees) on GRAF (+ extras, + ZCP) features; see the module docstring.
+
+    ``ForestSurrogate()`` uses the default config; ``ForestSurrogate(config)`` a given
+    :class:`ForestSurrogateConfig`; ``ForestSurrogate(algorithm="extra-trees", zcp=(...), ...)`` the
+    settings of :meth:`ForestSurrogateConfig.make`. ``n_jobs``: scikit-learn threads (runtime only).
+    """
+
+    _load_options = ("allow_grammar_mismatch", "n_jobs")
+
+    def __init__(self, config: ForestSurrogateConfig | None = None, *, n_jobs: int = 1, **settings: Any) -> None:
+        if config is not None and settings:
+            raise TypeError("pass either a config or settings, not both")
+        self._model: Any = None
+        super().__init__(config if config is not None else ForestSurrogateConfig.make(**settings), n_jobs=n_jobs)
+
+    @GrafSurrogate.n_jobs.setter  # type: ignore[attr-defined]
+    def n_jobs(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < -1:
+            raise ValueError(f"n_jobs must be a positive int, or 0/-1 for all cores, got {value!r}")
+        self._n_jobs = value
+        if getattr(self, "_model", None) is not None:
+            self._model.n_jobs = self._nthread()
+
+    @property
+    def is_fitted(self) -> bool:
+        return self._model is not None
+
+    @property
+    def estimator(self) -> Any:
+        """The fitted scikit-learn estimator."""
+        self._check_fitted()
+        return self._model
+
+    @property
+    def booster(self):  # pragma: no cover - guard
+        raise AttributeError("a ForestSurrogate has no XGBoost booster; see .estimator")
+
+    def _check_fitted(self) -> None:
+        if self._model is None:
+            raise NotFittedError("this ForestSurrogate is not fitted: call fit() or load one with from_pretrained()")
+
+    def __repr__(self) -> str:
+        fs = self.config.feature_set
+        state = "fitted" if self.is_fitted else "not fitted"
+        return f"ForestSurrogate({self.config.algorithm}, features={fs.name!r}, zcp={list(fs.zcp)}, {state})"
+
+    # -- model --------------------------------------------------------------------------------
+    def _fit_matrix(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> None:
+        est = _estimator_class(self.config.algorithm)(**self.config.forest_params, n_jobs=self._nthread())
+        est.fit(X.astype(np.float32), y, sample_weight=w)
+        self._model = est
+
+    def _predict_matrix(self, X: np.ndarray, return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """The mean of the trees' scores and, with ``return_std``, their standard deviation."""
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+        ok = ~np.isnan(X32[:, : len(feature_names(self.config.feature_set.extras))]).any(axis=1)
+        per_tree = np.full((len(self._model.estimators_), len(X32)), np.nan)
+        if ok.any():
+            rows = X32[ok]
+            for i, tree in enumerate(self._model.estimators_):
+                per_tree[i, ok] = tree.predict(rows)
+        scores = per_tree.mean(axis=0)
+        return scores, (per_tree.std(axis=0) if return_std else None)
+
+    # -- hub I/O ------------------------------------------------------------------------------
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """Write ``config.json`` and ``model.skops``; ``save_pretrained`` then writes the card."""
+        import sklearn
+        import skops.io as sio
+
+        self._check_fitted()
+        save_directory = Path(save_directory)
+        self.config = dataclasses.replace(self.config, sklearn_version=sklearn.__version__)
+        (save_directory / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n", encoding="utf-8")
+        n_jobs = self._model.n_jobs
+        self._model.n_jobs = None  # a runtime setting: not saved
+        try:
+            tmp = save_directory / (MODEL_FILE + ".tmp")
+            sio.dump(self._model, tmp)
+            tmp.replace(save_directory / MODEL_FILE)
+        finally:
+            self._model.n_jobs = n_jobs
+        (save_directory / CARD_FILE).unlink(missing_ok=True)
+
+    @classmethod
+    def _from_pretrained(
+        cls,
+        *,
+        model_id: str,
+        revision: str | None,
+        cache_dir: str | Path | None,
+        force_download: bool,
+        local_files_only: bool,
+        token: str | bool | None,
+        allow_grammar_mismatch: bool = False,
+        n_jobs: int = 1,
+    ) -> ForestSurrogate:
+        """Validate ``config.json``, then load ``model.skops`` after the trusted-type check."""
+        import sklearn
+
+        hub = dict(revision=revision, cache_dir=cache_dir, force_download=force_download,
+                   local_files_only=local_files_only, token=token)
+        config_path = resolve_file(model_id, CONFIG_FILE, **hub)
+        config = ForestSurrogateConfig.from_dict(read_config_file(config_path), source=str(config_path))
+        _check_compatible(config, str(config_path), allow_grammar_mismatch)  # type: ignore[arg-type]
+        if config.sklearn_version and config.sklearn_version != sklearn.__version__:
+            log.warning("%s: saved with scikit-learn %s, loading with %s; predictions may differ slightly",
+                        config_path, config.sklearn_version, sklearn.__version__)
+        model_path = resolve_file(model_id, MODEL_FILE, **hub)
+        surrogate = cls(config)
+        surrogate._model = _load_estimator(model_path, config, len(surrogate.feature_names))
+        surrogate.n_jobs = n_jobs
+        return surrogate
+
+    # -- model card ---------------------------------------------------------------------------
+    def card_data(self, model_name: str | None = None) -> ModelCardData:
+        base = self._hub_mixin_info.model_card_data.to_dict()
+        base["tags"] = [t for t in base.get("tags") or [] if t != "xgboost"]  # inherited from GrafSurrogate
+        corpus = self.config.corpus.repo_or_path
+        datasets = [corpus] if corpus and looks_like_repo_id(corpus) else None
+        name = model_name or "einspace-graf-forest"
+        results = eval_results(self.config.metrics, dataset_type=datasets[0] if datasets else "einspace-corpus")
+        return ModelCardData(**{**base, "datasets": datasets, "model_name": name, "eval_results": results or None})
+
+    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
+        """The ``README.md`` card from the packaged template ``surrogates/cards/forest.md``."""
+        import sklearn
+
+        from .. import __version__
+
+        cfg = self.config
+        data = self.card_data(kwargs.pop("model_name", None))
+        fs = cfg.feature_set
+        algo = "random forest" if cfg.algorithm == "random-forest" else "extra-trees ensemble"
+        values = {
+            "model_name": data.model_name,
+            "kind": KIND,
+            "description": (
+                f"A scikit-learn {algo} on the {len(feature_names(False))} GRAF neural-graph features"
+                + (" plus cheap extras (size, depth, output shape, parameters, FLOPs)" if fs.extras else "")
+                + (f" and the zero-cost proxies {', '.join(fs.zcp)}" if fs.zcp else "")
+                + " that predicts how well an einspace architecture will train, as a rank score, with the"
+                " spread of its trees as an uncertainty."
+            ),
+            "algorithm": algo,
+            "sklearn_version": cfg.sklearn_version or sklearn.__version__,
+            "forest_params": json.dumps(cfg.forest_params, sort_keys=True),
+            "n_trees": len(self._model.estimators_) if self._model is not None else cfg.forest_params.get("n_estimators"),
+            "feature_set": fs.name,
+            "graf_version": fs.graf_version or GRAF_VERSION,
+            "n_features": len(self.feature_names),
+            "zcp": ", ".join(fs.zcp) or "none",
+            "normalisation": cfg.target.normalisation,
+            "drop_zero": cfg.target.drop_zero,
+            "corpus": cfg.corpus.repo_or_path or "unrecorded",
+            "corpus_revision": cfg.corpus.revision or "unrecorded",
+            "default_input_shape": ",".join(map(str, cfg.default_input_shape)),
+            "default_num_classes": cfg.default_num_classes,
+            "eval_table": eval_table(cfg.metrics),
+            "grammar_hash": cfg.grammar_hash,
+            "format_version": cfg.format_version,
+            "package_version": __version__,
+            "paper_url": PAPER_URL,
+            **kwargs,
+        }
+        return render_card(data, values, CARD_TEMPLATE)
