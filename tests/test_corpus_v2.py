@@ -389,8 +389,11 @@ def test_tasks_benchmark_summary_by_hand() -> None:
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "tasks.py"
     spec = importlib.util.spec_from_file_location("tasks_benchmark", path)
     bench = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
-    spec.loader.exec_module(bench)
+    saved = list(sys.path)
+    try:
+        spec.loader.exec_module(bench)  # it puts benchmarks/ on sys.path for its _common module
+    finally:
+        sys.path[:] = saved
     rows = []
     for i, (a, b) in enumerate([(0.1, 0.1), (0.5, 0.45), (0.8, 0.9), (0.3, 0.35), (0.11, 0.05)]):
         for seed, acc in ((0, a), (1, b)):

@@ -11,8 +11,8 @@ is timed separately (paid once per run, not per candidate).
 A second measurement isolates dispatch: ``--dispatch`` jobs that fail at once in the worker (an
 unparsable architecture, so no training) after a warm-up, per job, local pool vs Ray.
 
-    python benchmarks/ray.py                      # ~8 min on a loaded 2-core machine
-    python benchmarks/ray.py --candidates 40 --epochs 2
+    python benchmarks/ray_evaluator.py                      # ~8 min on a loaded 2-core machine
+    python benchmarks/ray_evaluator.py --candidates 40 --epochs 2
 
 Writes ``benchmarks/results/ray.json`` and prints a table. Figures from a shared, loaded machine
 are noisy: compare the rows of one run, not runs. With tiny candidates, as here, the walls are
@@ -31,10 +31,7 @@ from pathlib import Path
 
 import yaml
 
-# this file is named like the library: keep its folder off the path so `import ray` finds Ray
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import RESULTS, table, write_json  # noqa: E402
 
