@@ -273,7 +273,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.slow
 def test_killing_the_builder_leaves_no_workers(tmp_path: Path) -> None:
-    config = _config(tmp_path, "orphans", budget={"epochs": 30, "batch_size": 32})
+    config = _config(tmp_path, "orphans", budget={"epochs": 400, "batch_size": 16})
     cmd = [sys.executable, "-m", "surrogate_hub.cli", "corpus", "build", "--config", str(config),
            "--no-progress", "--workers", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -295,7 +295,7 @@ def test_killing_the_builder_leaves_no_workers(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_one_line(tmp_path: Path) -> None:
-    config = _config(tmp_path, "interrupt", budget={"epochs": 30, "batch_size": 32})
+    config = _config(tmp_path, "interrupt", budget={"epochs": 400, "batch_size": 16})
     cmd = [sys.executable, "-m", "surrogate_hub.cli", "corpus", "build", "--config", str(config),
            "--no-progress", "--workers", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -303,6 +303,7 @@ def test_ctrl_c_stops_cleanly_with_one_line(tmp_path: Path) -> None:
     while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(1.0)
+    assert proc.poll() is None, "the build ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
