@@ -330,21 +330,24 @@ _ALPHABET = 26
 _WORD_LENGTH = (8, 16)  # min, max letters; the image has one row per letter position
 
 
-def _language_chains(rng: np.random.Generator) -> np.ndarray:
+def _language_chains(
+    rng: np.random.Generator, mix: tuple[float, float, float] = (0.3, 0.3, 0.4), letter_alpha: float = 1.0
+) -> np.ndarray:
     """Transition matrices (languages × 26 × 26) that overlap, so no single cue decides.
 
-    Each language mixes three chains: a random chain shared by all languages (30 %), a preference
-    for letters independent of the previous one (30 %; the only cue a letter-count model can use)
-    and a language-specific doubly stochastic chain (40 %; a random mixture of three permutations,
-    so it favours particular letter pairs without changing letter frequencies).
+    Each language mixes three chains (weights ``mix``): a random chain shared by all languages, a
+    preference for letters independent of the previous one (Dirichlet ``letter_alpha``; the only
+    cue a letter-count model can use) and a language-specific doubly stochastic chain (a random
+    mixture of three permutations, so it favours particular letter pairs without changing letter
+    frequencies).
     """
     shared = rng.dirichlet(np.full(_ALPHABET, 0.3), size=_ALPHABET)
     chains = np.empty((_LANGUAGES, _ALPHABET, _ALPHABET))
     for lang in range(_LANGUAGES):
-        letters = rng.dirichlet(np.ones(_ALPHABET))
+        letters = rng.dirichlet(np.full(_ALPHABET, letter_alpha))
         weights = rng.dirichlet(np.ones(3))
         pairs = sum(w * np.eye(_ALPHABET)[rng.permutation(_ALPHABET)] for w in weights)
-        chains[lang] = 0.3 * shared + 0.3 * letters[None, :] + 0.4 * pairs
+        chains[lang] = mix[0] * shared + mix[1] * letters[None, :] + mix[2] * pairs
     return chains
 
 

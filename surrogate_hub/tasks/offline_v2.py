@@ -21,6 +21,7 @@ from surrogate_hub.tasks.offline import (
     _compose_triples,
     _digit_pools,
     _draw_images,
+    _language_chains,
     _markov_words,
     _offline_task,
 )
@@ -65,18 +66,9 @@ _ALPHABET = 26
 _WORD_LENGTH = (8, 16)
 
 
-def _language_chains(rng: np.random.Generator) -> np.ndarray:
-    """Transition matrices (languages × 26 × 26): 20 % a chain shared by all, 40 % a language's own
-    letter preferences (Dirichlet 0.5: a clear but overlapping frequency cue), 40 % a language's own
-    letter-pair preferences (a mixture of three permutations, which leaves frequencies unchanged)."""
-    shared = rng.dirichlet(np.full(_ALPHABET, 0.3), size=_ALPHABET)
-    chains = np.empty((_LANGUAGES, _ALPHABET, _ALPHABET))
-    for lang in range(_LANGUAGES):
-        letters = rng.dirichlet(np.full(_ALPHABET, 0.5))
-        weights = rng.dirichlet(np.ones(3))
-        pairs = sum(w * np.eye(_ALPHABET)[rng.permutation(_ALPHABET)] for w in weights)
-        chains[lang] = 0.2 * shared + 0.4 * letters[None, :] + 0.4 * pairs
-    return chains
+#: v2's mix: 20 % shared chain, 40 % a language's own letter preferences (Dirichlet 0.5: a clear but
+#: overlapping frequency cue), 40 % its own letter-pair preferences (frequencies unchanged)
+_V2_MIX, _V2_LETTER_ALPHA = (0.2, 0.4, 0.4), 0.5
 
 
 @_offline_task(
@@ -91,7 +83,7 @@ def _text_language(rng: np.random.Generator) -> Splits:
     letter i; rows after the word's end are zero); the label is the language (10 classes, balanced).
     Letter frequencies differ between languages (a cue that pooling can use) and so do letter pairs
     (a cue that needs mixing neighbouring rows). 2,000 train, 500 valid, 500 test examples."""
-    return _markov_words(_language_chains(rng), rng)
+    return _markov_words(_language_chains(rng, _V2_MIX, _V2_LETTER_ALPHA), rng)
 
 
 _TEXTURE_SIZE = 16
