@@ -50,7 +50,7 @@ from .config import (
     typed,
 )
 from .errors import NotFittedError, SurrogateLoadError
-from .graf_xgb import FeatureSetConfig, GrafSurrogate, _check_compatible
+from .graf_xgb import FeatureSetConfig, GrafSurrogate, _check_compatible, read_common_sections
 from .targets import NORMALISATIONS
 
 __all__ = [
@@ -190,42 +190,15 @@ def config_readers() -> dict[int, Callable[[dict, str], ForestSurrogateConfig]]:
 @_READERS.register(1)
 def _read_v1(raw: dict, source: str) -> ForestSurrogateConfig:
     check_keys(raw, [f.name for f in dataclasses.fields(ForestSurrogateConfig)], "config", source)
-    fs = check_keys(raw["feature_set"], [f.name for f in dataclasses.fields(FeatureSetConfig)], "feature_set", source)
-    tg = check_keys(raw["target"], [f.name for f in dataclasses.fields(TargetConfig)], "target", source)
-    co = check_keys(raw["corpus"], [f.name for f in dataclasses.fields(CorpusRef)], "corpus", source)
-    zcp = typed(fs["zcp"], list, "feature_set.zcp", source)
-    for z in zcp:
-        typed(z, str, "feature_set.zcp[]", source)
     params = typed(raw["forest_params"], dict, "forest_params", source)
     for key, value in params.items():
         typed(value, JSON_SCALARS, f"forest_params.{key}", source)
-    shape = typed(raw["default_input_shape"], list, "default_input_shape", source)
-    for d in shape:
-        typed(d, int, "default_input_shape[]", source)
     try:
         return ForestSurrogateConfig(
-            grammar_hash=typed(raw["grammar_hash"], str, "grammar_hash", source),
-            feature_set=FeatureSetConfig(
-                name=typed(fs["name"], str, "feature_set.name", source),
-                graf_version=typed(fs["graf_version"], str, "feature_set.graf_version", source),
-                names_hash=typed(fs["names_hash"], str, "feature_set.names_hash", source) or "?",
-                extras=typed(fs["extras"], bool, "feature_set.extras", source),
-                zcp=tuple(zcp),
-            ),
-            target=TargetConfig(
-                normalisation=typed(tg["normalisation"], str, "target.normalisation", source),
-                drop_zero=typed(tg["drop_zero"], bool, "target.drop_zero", source),
-            ),
             algorithm=typed(raw["algorithm"], str, "algorithm", source),
             forest_params=dict(params),
             sklearn_version=typed(raw["sklearn_version"], (str, type(None)), "sklearn_version", source),
-            default_input_shape=tuple(shape),  # type: ignore[arg-type]
-            default_num_classes=typed(raw["default_num_classes"], int, "default_num_classes", source),
-            corpus=CorpusRef(
-                repo_or_path=typed(co["repo_or_path"], (str, type(None)), "corpus.repo_or_path", source),
-                revision=typed(co["revision"], (str, type(None)), "corpus.revision", source),
-            ),
-            metrics=typed(raw["metrics"], dict, "metrics", source),
+            **read_common_sections(raw, source),
         )
     except ValueError as err:
         if isinstance(err, SurrogateLoadError):

@@ -233,6 +233,42 @@ def config_readers() -> dict[int, Callable[[dict, str], GrafSurrogateConfig]]:
     return _READERS.versions()
 
 
+def read_common_sections(raw: dict, source: str) -> dict[str, Any]:
+    """The config sections every GRAF-feature family shares, type-checked: ``grammar_hash``,
+    ``feature_set``, ``target``, ``corpus``, ``default_input_shape``, ``default_num_classes`` and
+    ``metrics``, as keyword arguments of the family's config class."""
+    fs = _check_keys(raw["feature_set"], [f.name for f in dataclasses.fields(FeatureSetConfig)], "feature_set", source)
+    tg = _check_keys(raw["target"], [f.name for f in dataclasses.fields(TargetConfig)], "target", source)
+    co = _check_keys(raw["corpus"], [f.name for f in dataclasses.fields(CorpusRef)], "corpus", source)
+    zcp = _typed(fs["zcp"], list, "feature_set.zcp", source)
+    for z in zcp:
+        _typed(z, str, "feature_set.zcp[]", source)
+    shape = _typed(raw["default_input_shape"], list, "default_input_shape", source)
+    for d in shape:
+        _typed(d, int, "default_input_shape[]", source)
+    return {
+        "grammar_hash": _typed(raw["grammar_hash"], str, "grammar_hash", source),
+        "feature_set": FeatureSetConfig(
+            name=_typed(fs["name"], str, "feature_set.name", source),
+            graf_version=_typed(fs["graf_version"], str, "feature_set.graf_version", source),
+            names_hash=_typed(fs["names_hash"], str, "feature_set.names_hash", source) or "?",
+            extras=_typed(fs["extras"], bool, "feature_set.extras", source),
+            zcp=tuple(zcp),
+        ),
+        "target": TargetConfig(
+            normalisation=_typed(tg["normalisation"], str, "target.normalisation", source),
+            drop_zero=_typed(tg["drop_zero"], bool, "target.drop_zero", source),
+        ),
+        "default_input_shape": tuple(shape),
+        "default_num_classes": _typed(raw["default_num_classes"], int, "default_num_classes", source),
+        "corpus": CorpusRef(
+            repo_or_path=_typed(co["repo_or_path"], (str, type(None)), "corpus.repo_or_path", source),
+            revision=_typed(co["revision"], (str, type(None)), "corpus.revision", source),
+        ),
+        "metrics": _typed(raw["metrics"], dict, "metrics", source),
+    }
+
+
 @_reader(1)
 def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
     top = [f.name for f in dataclasses.fields(GrafSurrogateConfig) if f.name not in (LINEAGE_KEY, "ensemble")]
@@ -242,43 +278,16 @@ def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
     else:
         ensemble = 1
     _check_keys(raw, top, "config", source)
-    fs = _check_keys(raw["feature_set"], [f.name for f in dataclasses.fields(FeatureSetConfig)], "feature_set", source)
-    tg = _check_keys(raw["target"], [f.name for f in dataclasses.fields(TargetConfig)], "target", source)
-    co = _check_keys(raw["corpus"], [f.name for f in dataclasses.fields(CorpusRef)], "corpus", source)
-    zcp = _typed(fs["zcp"], list, "feature_set.zcp", source)
-    for z in zcp:
-        _typed(z, str, "feature_set.zcp[]", source)
     params = _typed(raw["xgb_params"], dict, "xgb_params", source)
     for key, value in params.items():
         _typed(value, _JSON_SCALARS, f"xgb_params.{key}", source)
-    shape = _typed(raw["default_input_shape"], list, "default_input_shape", source)
-    for d in shape:
-        _typed(d, int, "default_input_shape[]", source)
     try:
         return GrafSurrogateConfig(
             surrogate=KIND,
             format_version=1,
-            grammar_hash=_typed(raw["grammar_hash"], str, "grammar_hash", source),
-            feature_set=FeatureSetConfig(
-                name=_typed(fs["name"], str, "feature_set.name", source),
-                graf_version=_typed(fs["graf_version"], str, "feature_set.graf_version", source),
-                names_hash=_typed(fs["names_hash"], str, "feature_set.names_hash", source) or "?",
-                extras=_typed(fs["extras"], bool, "feature_set.extras", source),
-                zcp=tuple(zcp),
-            ),
-            target=TargetConfig(
-                normalisation=_typed(tg["normalisation"], str, "target.normalisation", source),
-                drop_zero=_typed(tg["drop_zero"], bool, "target.drop_zero", source),
-            ),
             xgb_params=dict(params),
-            default_input_shape=tuple(shape),  # type: ignore[arg-type]
-            default_num_classes=_typed(raw["default_num_classes"], int, "default_num_classes", source),
-            corpus=CorpusRef(
-                repo_or_path=_typed(co["repo_or_path"], (str, type(None)), "corpus.repo_or_path", source),
-                revision=_typed(co["revision"], (str, type(None)), "corpus.revision", source),
-            ),
-            metrics=_typed(raw["metrics"], dict, "metrics", source),
             ensemble=ensemble,
+            **read_common_sections(raw, source),
         )
     except ValueError as err:
         if isinstance(err, SurrogateLoadError):
