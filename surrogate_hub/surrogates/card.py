@@ -157,3 +157,24 @@ def render_card(data: ModelCardData, values: Mapping[str, Any], template: Path |
     if template is not None and Path(template).is_file():
         return ModelCard.from_template(data, template_path=str(template), **values)
     return ModelCard.from_template(data, template_str=FALLBACK_TEMPLATE, **values)
+
+
+def common_card_values(cfg: Any) -> dict[str, Any]:
+    """Template values every surrogate family's card shows: target normalisation, training corpus,
+    default task shape, evaluation table, grammar hash, format and package versions, paper link."""
+    from .. import __version__
+    from .artifact import PAPER_URL
+
+    return {
+        "normalisation": cfg.target.normalisation,
+        "drop_zero": cfg.target.drop_zero,
+        "corpus": cfg.corpus.repo_or_path or "unrecorded",
+        "corpus_revision": cfg.corpus.revision or "unrecorded",
+        "default_input_shape": ",".join(map(str, cfg.default_input_shape)),
+        "default_num_classes": cfg.default_num_classes,
+        "eval_table": eval_table(cfg.metrics),
+        "grammar_hash": cfg.grammar_hash,
+        "format_version": cfg.format_version,
+        "package_version": __version__,
+        "paper_url": PAPER_URL,
+    }

@@ -40,7 +40,7 @@ from .artifact import (
     read_config_file,
     resolve_file,
 )
-from .card import eval_results, eval_table, render_card, template_path
+from .card import common_card_values, eval_results, render_card, template_path
 from .config import (
     JSON_SCALARS,
     ConfigReaders,
@@ -402,7 +402,6 @@ class ForestSurrogate(
         """The ``README.md`` card from the packaged template ``surrogates/cards/forest.md``."""
         import sklearn
 
-        from .. import __version__
 
         cfg = self.config
         data = self.card_data(kwargs.pop("model_name", None))
@@ -426,17 +425,7 @@ class ForestSurrogate(
             "graf_version": fs.graf_version or GRAF_VERSION,
             "n_features": len(self.feature_names),
             "zcp": ", ".join(fs.zcp) or "none",
-            "normalisation": cfg.target.normalisation,
-            "drop_zero": cfg.target.drop_zero,
-            "corpus": cfg.corpus.repo_or_path or "unrecorded",
-            "corpus_revision": cfg.corpus.revision or "unrecorded",
-            "default_input_shape": ",".join(map(str, cfg.default_input_shape)),
-            "default_num_classes": cfg.default_num_classes,
-            "eval_table": eval_table(cfg.metrics),
-            "grammar_hash": cfg.grammar_hash,
-            "format_version": cfg.format_version,
-            "package_version": __version__,
-            "paper_url": PAPER_URL,
+            **common_card_values(cfg),
             **kwargs,
         }
         return render_card(data, values, CARD_TEMPLATE)

@@ -49,7 +49,7 @@ from ..space.tree import Architecture
 from .artifact import CARD_FILE, CONFIG_FILE, PAPER_URL, SurrogateHubMixin, check_grammar, looks_like_repo_id
 from .artifact import read_config_file, resolve_file  # noqa: F401  (re-exported: moved to .artifact)
 from .base import SurrogateBase, arch_texts, check_archs, check_shape_and_classes
-from .card import eval_results, eval_table, render_card, template_path
+from .card import common_card_values, eval_results, render_card, template_path
 from .config import JSON_SCALARS as _JSON_SCALARS
 from .config import LINEAGE_KEY, ConfigReaders, CorpusRef, Lineage, TargetConfig
 from .config import check_keys as _check_keys
@@ -702,7 +702,6 @@ class GrafSurrogate(
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
         """The ``README.md`` card from the packaged template ``surrogates/cards/graf-xgb.md``
         (:func:`~.card.render_card`); ``kwargs`` reach the template."""
-        from .. import __version__
 
         cfg = self.config
         data = self.card_data(kwargs.pop("model_name", None))
@@ -723,18 +722,8 @@ class GrafSurrogate(
             "graf_version": fs.graf_version,
             "n_features": len(self.feature_names),
             "zcp": ", ".join(fs.zcp) or "none",
-            "normalisation": cfg.target.normalisation,
-            "drop_zero": cfg.target.drop_zero,
-            "corpus": cfg.corpus.repo_or_path or "unrecorded",
-            "corpus_revision": cfg.corpus.revision or "unrecorded",
-            "default_input_shape": ",".join(map(str, cfg.default_input_shape)),
-            "default_num_classes": cfg.default_num_classes,
+            **common_card_values(cfg),
             "xgb_params": json.dumps(cfg.xgb_params, sort_keys=True),
-            "eval_table": eval_table(cfg.metrics),
-            "grammar_hash": cfg.grammar_hash,
-            "format_version": cfg.format_version,
-            "package_version": __version__,
-            "paper_url": PAPER_URL,
             **kwargs,
         }
         return render_card(data, values, CARD_TEMPLATE)

@@ -45,7 +45,7 @@ from ..artifact import (
     resolve_file,
 )
 from ..base import SurrogateBase, arch_texts
-from ..card import eval_results, eval_table, render_card, template_path
+from ..card import common_card_values, eval_results, render_card, template_path
 from ..errors import NotFittedError, SurrogateLoadError
 from ..targets import normalise_targets
 from .config import KIND, NATIVE, BertSurrogateConfig
@@ -453,7 +453,6 @@ class BertSurrogate(
 
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
         """The ``README.md`` card from the packaged template ``surrogates/cards/bert.md``."""
-        from ... import __version__
 
         cfg = self.config
         data = self.card_data(kwargs.pop("model_name", None))
@@ -475,17 +474,7 @@ class BertSurrogate(
             "vocab": self.tokenizer.get_vocab_size() if self.tokenizer is not None else "?",
             "n_parameters": f"{self.n_parameters:,}",
             "training": json.dumps(self.config.to_dict()["training"], sort_keys=True),
-            "normalisation": cfg.target.normalisation,
-            "drop_zero": cfg.target.drop_zero,
-            "corpus": cfg.corpus.repo_or_path or "unrecorded",
-            "corpus_revision": cfg.corpus.revision or "unrecorded",
-            "default_input_shape": ",".join(map(str, cfg.default_input_shape)),
-            "default_num_classes": cfg.default_num_classes,
-            "eval_table": eval_table(cfg.metrics),
-            "grammar_hash": cfg.grammar_hash,
-            "format_version": cfg.format_version,
-            "package_version": __version__,
-            "paper_url": PAPER_URL,
+            **common_card_values(cfg),
             **kwargs,
         }
         return render_card(data, values, CARD_TEMPLATE)
