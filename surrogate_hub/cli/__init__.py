@@ -38,10 +38,19 @@ def _load_groups() -> None:
         importlib.import_module(f"{__name__}.{name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_in(argv: list[str]) -> str | None:
+    """The command name in ``argv``: its first word that is not an option (the global options take
+    no values), or None."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser. With ``argv``, only the command it names is configured (the others are listed
+    with their help line), so starting one command never imports what another needs."""
     from .. import __version__
 
     _load_groups()
+    chosen = None if argv is None else _command_in(argv)
 
     parser = Parser(
         prog="surrogate-hub",
@@ -54,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (configure, _run, help_text) in commands().items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("-v", "--verbose", dest="verbose_after", action="count", default=0, help=argparse.SUPPRESS)
-        configure(p)
+        if chosen is None or chosen == name or chosen not in commands():
+            configure(p)
     return parser
 
 
@@ -69,7 +79,9 @@ def _quiet_stdout() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``surrogate-hub`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser(argv).parse_args(argv)
     verbose = args.verbose + getattr(args, "verbose_after", 0)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
