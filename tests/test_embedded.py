@@ -29,6 +29,16 @@ def test_default_surrogate_loads_offline_and_ranks() -> None:
     assert np.unique(scores).size > 20  # not a constant predictor
 
 
+@pytest.mark.parametrize("name", ["einspace-graf-xgb", "einspace-graf-zcp-xgb"])
+def test_the_v1_revision_stays_loadable_offline(name: str) -> None:
+    from surrogate_hub.surrogates.registry import get_pretrained
+
+    v1 = load_surrogate(name, revision="v1")  # embedded: no network (the conftest keeps the clients offline)
+    assert v1.config.corpus.repo_or_path == "corpus/einspace-offline-v1"
+    assert get_pretrained(name).embedded_revision("v1") is not None
+    assert get_pretrained(name).embedded_revision("v9") is None
+
+
 def test_default_surrogate_ships_in_the_wheel(tmp_path: Path) -> None:
     import shutil
 
@@ -48,4 +58,5 @@ def test_default_surrogate_ships_in_the_wheel(tmp_path: Path) -> None:
     for f in FILES:
         assert f"surrogate_hub/pretrained/einspace-graf-xgb/{f}" in names
         assert f"surrogate_hub/pretrained/einspace-graf-zcp-xgb/{f}" in names
+        assert f"surrogate_hub/pretrained/einspace-graf-xgb-v1/{f}" in names
     assert "surrogate_hub/space/einspace.lark" in names and "surrogate_hub/space/seeds.json" in names

@@ -11,7 +11,8 @@ no network.
 system), loads second:
 
 1. an exact registered name → its embedded folder when present (unless a ``revision`` or
-   ``force_download`` asks for the Hub), else its Hub repo;
+   ``force_download`` asks for the Hub), else its Hub repo; a ``revision`` that names one of its
+   embedded earlier revisions (e.g. ``"v1"``) loads that copy, offline;
 2. an existing local folder → loaded by the class of the kind named in its ``config.json``;
 3. a string shaped like a Hub repo id (``owner/name``) → that Hub repo;
 4. anything else is refused. In particular a name that is a prefix, substring or near-miss of
@@ -23,7 +24,8 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -55,11 +57,18 @@ class PretrainedSurrogate:
     repo_id: str | None = None
     local_path: Path | None = None  #: absolute; may not exist (then the Hub repo is used)
     description: str = ""
+    #: embedded copies of earlier revisions, by the Hub tag they are published under (absolute paths)
+    revisions: Mapping[str, Path] = field(default_factory=dict)
 
     @property
     def embedded(self) -> bool:
         """Whether the embedded copy is present in this installation."""
         return self.local_path is not None and (self.local_path / "config.json").is_file()
+
+    def embedded_revision(self, revision: str | None) -> Path | None:
+        """The embedded copy of ``revision`` when this installation has it, else None."""
+        path = self.revisions.get(revision) if revision is not None else None
+        return path if path is not None and (path / "config.json").is_file() else None
 
 
 @dataclass(frozen=True)
@@ -103,10 +112,13 @@ def register_pretrained(
     repo_id: str | None = None,
     local_path: str | Path | None = None,
     description: str = "",
+    revisions: Mapping[str, str | Path] | None = None,
     overwrite: bool = False,
 ) -> PretrainedSurrogate:
     """Register a pretrained surrogate. ``local_path`` (the embedded copy) is absolute or relative
-    to the ``surrogate_hub`` package folder; at least one of ``repo_id`` / ``local_path``."""
+    to the ``surrogate_hub`` package folder; at least one of ``repo_id`` / ``local_path``.
+    ``revisions`` maps Hub tags of earlier revisions to embedded copies of them (paths as for
+    ``local_path``), so ``load_surrogate(name, revision=tag)`` works offline."""
     if not name or "/" in name or name != name.strip():
         raise ValueError(f"a surrogate name has no '/' or surrounding spaces, got {name!r}")
     if name in _PRETRAINED and not overwrite:
@@ -115,10 +127,15 @@ def register_pretrained(
         raise ValueError("give a repo_id, a local_path or both")
     if repo_id is not None and not _REPO_ID.match(repo_id):
         raise ValueError(f"repo_id must look like 'owner/name', got {repo_id!r}")
-    path = None if local_path is None else (PACKAGE_DIR / local_path if not Path(local_path).is_absolute() else Path(local_path))
-    entry = PretrainedSurrogate(name, kind, repo_id, path, description)
+    path = None if local_path is None else _package_path(local_path)
+    older = {str(tag): _package_path(folder) for tag, folder in (revisions or {}).items()}
+    entry = PretrainedSurrogate(name, kind, repo_id, path, description, older)
     _PRETRAINED[name] = entry
     return entry
+
+
+def _package_path(path: str | Path) -> Path:
+    return Path(path) if Path(path).is_absolute() else PACKAGE_DIR / path
 
 
 def get_pretrained(name: str) -> PretrainedSurrogate:
@@ -156,12 +173,16 @@ def _unknown_message(query: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------- loading
-def resolve_source(name_or_path: str | Path, *, prefer_hub: bool = False) -> Source:
+def resolve_source(name_or_path: str | Path, *, prefer_hub: bool = False, revision: str | None = None) -> Source:
     """Where ``name_or_path`` loads from, without loading (see the module docstring).
-    ``prefer_hub``: for a registered name, use its Hub repo even when an embedded copy exists."""
+    ``prefer_hub``: for a registered name, use its Hub repo even when an embedded copy exists.
+    ``revision``: for a registered name with an embedded copy of that revision, that copy."""
     text = str(name_or_path)
     entry = _PRETRAINED.get(text)
     if entry is not None:
+        older = entry.embedded_revision(revision)
+        if older is not None:
+            return Source("local", str(older), entry.name, entry.kind)
         if entry.embedded and not (prefer_hub and entry.repo_id):
             return Source("local", str(entry.local_path), entry.name, entry.kind)
         if entry.repo_id:
@@ -197,7 +218,8 @@ def load_surrogate(
     embedded copy. ``load_kwargs`` go to the class's ``from_pretrained`` (e.g.
     ``allow_grammar_mismatch=True``). The class comes from the ``surrogate`` kind in ``config.json``.
     """
-    source = resolve_source(name_or_path, prefer_hub=revision is not None or force_download)
+    source = resolve_source(name_or_path, prefer_hub=revision is not None or force_download,
+                            revision=None if force_download else revision)
     hub = dict(
         revision=revision,
         cache_dir=cache_dir,
@@ -303,6 +325,7 @@ register_pretrained(
     kind="graf-xgb",
     repo_id="surrogate-hub/einspace-graf-xgb",
     local_path="pretrained/einspace-graf-xgb",
+    revisions={"v1": "pretrained/einspace-graf-xgb-v1"},
     description="GRAF + extras XGBoost surrogate fitted on all tasks of the offline einspace corpus v1",
 )
 register_pretrained(
@@ -310,6 +333,7 @@ register_pretrained(
     kind="graf-xgb",
     repo_id="surrogate-hub/einspace-graf-zcp-xgb",
     local_path="pretrained/einspace-graf-zcp-xgb",
+    revisions={"v1": "pretrained/einspace-graf-zcp-xgb-v1"},
     description="GRAF + extras + 7 zero-cost proxies XGBoost surrogate fitted on corpus v1; needs a task "
     "(the proxies are computed on its data)",
 )
