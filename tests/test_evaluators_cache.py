@@ -9,7 +9,14 @@ from multiprocessing import get_context
 
 import pytest
 
-from surrogate_hub.evaluators import CachedEvaluator, Job, LocalEvaluator, Result, ResultCache, make_evaluator
+from surrogate_hub.evaluators import (
+    CachedEvaluator,
+    Job,
+    LocalEvaluator,
+    Result,
+    ResultCache,
+    make_evaluator,
+)
 
 CONV = "sequential(routing[im2col(3,1,1), computation<linear(16)>, col2im], computation<relu>)"
 TINY = {"epochs": 1, "batch_size": 128, "max_forward_seconds": None}
@@ -94,6 +101,6 @@ def test_cached_evaluator_answers_repeats_with_the_real_training(torch1, tmp_pat
     with make_evaluator("local", workers=1, cache=tmp_path) as ev:  # the registry's front door
         assert isinstance(ev, CachedEvaluator)
         fresh = LocalEvaluator(workers=1)
-        rerun = list(fresh.evaluate([_job("a")]))[0]  # a real training again gives the same number
+        rerun = next(iter(fresh.evaluate([_job("a")])))  # a real training again gives the same number
         assert rerun.val_acc == first["a"].val_acc
-        assert list(ev.evaluate([_job("a")]))[0].cached
+        assert next(iter(ev.evaluate([_job("a")]))).cached
