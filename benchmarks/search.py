@@ -37,13 +37,14 @@ candidates (population 30) = 8,640 trainings as if performed, plus 72 final retr
         --workers 2 --label full
 
 Time = trainings x mean CPU seconds per training / workers. Corpus v2's trainings of these tasks
-take about 9.6 s (tile-count, 24 epochs), 6.9 s (synth-textures) and 5.7 s (text-language) of one
-unloaded core here, 7.4 s on average. Without the cache: 8,640 x 7.4 s = 64,000 CPU s (17.8 CPU
+took 9.6 s (tile-count, 24 epochs), 6.9 s (synth-textures) and 5.7 s (text-language) of one core
+on this 2-core machine (mean of its ok records), 7.4 s on average. Without the cache: 8,640 x 7.4 s = 64,000 CPU s (17.8 CPU
 hours), about 9 hours on 2 workers. With the cache, at least the 7 x 30 initial-population
 trainings of each of the 9 (task, seed) pairs are read back (1,890): at most 6,750 x 7.4 s =
 50,000 CPU s (13.9 CPU hours), about 7 hours on 2 workers, less by the re-proposed offspring the
-cache also answers. Final retrainings (twice the epochs, on train + valid), surrogate refits and
-zero-cost proxies come on top (well under an hour together); a loaded machine takes longer.
+cache also answers. On top, under an hour: about 460 surrogate refits (10 per surrogate-filter
+run, 2-3 s each in the driver), the final retrainings (twice the epochs on train + valid, ~1,300 CPU
+s before the cache) and GRAF+ZCP's proxies (~1,000 CPU s). A loaded machine takes longer.
 
 The forest rows alone (``forest`` expands to ``evolution surrogate-filter:graf
 surrogate-filter:forest surrogate-filter:forest+ucb``)::
@@ -147,8 +148,10 @@ def pin_corpus(runs: Path, corpus: Corpus) -> None:
                 "rows would differ. Give a new --runs folder (or the corpus those runs used)"
             )
         return
+    from surrogate_hub.search.rundir import atomic_write_json
+
     runs.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(corpus.describe(), indent=2) + "\n", encoding="utf-8")
+    atomic_write_json(path, corpus.describe())
 
 
 def check_zcp(corpus: Corpus, tasks: list[str]) -> None:
