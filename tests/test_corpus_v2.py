@@ -192,6 +192,22 @@ def test_v1_config_still_resumes_unchanged(tmp_path: Path) -> None:
     _check_resume(out, CorpusConfig.from_dict({**raw, "output": str(out)}))  # no error
 
 
+
+def test_a_corpus_folder_gives_back_its_config(tmp_path: Path) -> None:
+    """Readers of a corpus (the search benchmark) take its budget and sampler limits from the folder."""
+    from surrogate_hub.corpus.config import RESOLVED
+
+    cfg = CorpusConfig.from_dict({**TINY, "output": str(tmp_path)})
+    old = {k: v for k, v in cfg.to_dict().items() if k not in ("task_budgets", "threads")}  # written before they existed
+    (tmp_path / RESOLVED).write_text(yaml.safe_dump({"config": old, "grammar_hash": "x"}))
+    back = CorpusConfig.from_corpus(tmp_path)
+    assert back.budget_for("digits") == cfg.budget_for("digits") and back.budget_for("tile-count").epochs == 1
+    assert back.limits_value() == cfg.limits_value() and back.limits_value().min_head_features == 8
+    (tmp_path / RESOLVED).write_text(yaml.safe_dump({"config": cfg.to_dict()}))
+    assert CorpusConfig.from_corpus(tmp_path) == cfg
+    with pytest.raises(ConfigError, match="not found.*corpus folder"):
+        CorpusConfig.from_corpus(tmp_path / "nothing")
+
 # -- records, retries, resumes ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:

@@ -119,3 +119,7 @@ def test_wall_time_curves_follow_completion_order(tmp_path) -> None:
     assert run.curve().tolist() == [0.2, 0.9, 0.9]
     times, best = run.wall_curve()
     assert times.tolist() == [1.0, 2.0, 5.0] and best.tolist() == [0.2, 0.2, 0.9]
+    cached = [{**trained[0], "cached": True, "train_seconds": 4.0}, *trained[1:]]  # read back, not trained
+    run = Run(tmp_path, {"strategy": "evolution", "task": "t", "workers": 2}, cached)
+    assert run.wall_curve()[0].tolist() == [3.0, 4.0, 7.0]  # as if its 4 s on one of 2 workers were spent
+    assert run.wall_curve(charge_cached=False)[0].tolist() == [1.0, 2.0, 5.0]

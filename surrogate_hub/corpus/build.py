@@ -37,7 +37,7 @@ import yaml
 from .. import __version__
 from ..space import ArchitectureError, Limits, grammar_hash, n_params, output_shape, parse, sample, to_string
 from ..space.seeds import parse_seed_spec, scaled_seed, seed_string
-from .config import ConfigError, CorpusConfig
+from .config import RESOLVED, ConfigError, CorpusConfig
 from .config import _build as _build_config
 from .schema import COLUMNS, OPTIONAL_COLUMNS, arrow_schema, normalise_record
 
@@ -46,7 +46,6 @@ __all__ = ["CorpusRunner", "Job", "plan_jobs", "build", "read_shards", "evaluate
 log = logging.getLogger(__name__)
 
 SHARD_RE = re.compile(r"^shard-(\d{5})\.parquet(\.corrupt)?$")
-RESOLVED = "config.resolved.yaml"
 PLAN = "plan.jsonl"
 #: keys that may change between a build and its resumption; all others define the plan
 RUNTIME_KEYS = ("workers", "device", "shard_size", "output")

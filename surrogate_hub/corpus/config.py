@@ -9,7 +9,10 @@ from typing import Any
 
 import yaml
 
-__all__ = ["CorpusConfig", "ConfigError", "EvolutionConfig", "NoiseConfig", "SourcesConfig"]
+__all__ = ["RESOLVED", "CorpusConfig", "ConfigError", "EvolutionConfig", "NoiseConfig", "SourcesConfig"]
+
+#: the resolved config a build writes into its corpus folder (the budget its records were trained with)
+RESOLVED = "config.resolved.yaml"
 
 
 class ConfigError(ValueError):
@@ -91,6 +94,21 @@ class CorpusConfig:
         except yaml.YAMLError as err:
             raise ConfigError(f"{path}: not valid YAML: {err}") from None
         return cls.from_dict(raw, source=str(path))
+
+    @classmethod
+    def from_corpus(cls, folder: str | Path) -> CorpusConfig:
+        """The config a corpus folder was built with (its ``config.resolved.yaml``); keys added to
+        the config since that build take their defaults."""
+        path = Path(folder) / RESOLVED
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: not found (is {folder} a corpus folder written by the builder?)") from None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML: {err}") from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("config"), dict):
+            raise ConfigError(f"{path}: expected a mapping with a 'config' section")
+        return cls.from_dict(raw["config"], source=str(path))
 
     @classmethod
     def from_dict(cls, raw: Any, source: str = "config") -> CorpusConfig:

@@ -52,7 +52,9 @@ class Result:
     """The outcome of a :class:`Job`. ``status`` is ``"ok"`` or a failure code of
     :data:`surrogate_hub.train.FAILURE_STATUSES`; accuracies are None when not measured; ``zcp`` maps
     proxy names to values (NaN where a proxy is undefined) for ``zcp`` jobs. ``started``/``finished``
-    are Unix times; ``worker`` is ``host:pid``."""
+    are Unix times; ``worker`` is ``host:pid``. ``cached``: the result was read back from a
+    :class:`~surrogate_hub.evaluators.cache.ResultCache` instead of computed now (its other fields
+    are those of the original computation)."""
 
     job_id: str
     kind: str
@@ -67,6 +69,7 @@ class Result:
     started: float = 0.0
     finished: float = 0.0
     worker: str = ""
+    cached: bool = False
 
     @property
     def ok(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 from .base import Evaluator
@@ -29,12 +30,20 @@ def list_evaluators() -> list[str]:
     return sorted(_BACKENDS)
 
 
-def make_evaluator(name: str = "local", *, workers: int | None = 1, **options: Any) -> Evaluator:
+def make_evaluator(
+    name: str = "local", *, workers: int | None = 1, cache: str | os.PathLike | None = None, **options: Any
+) -> Evaluator:
     """An evaluator of backend ``name`` with ``workers`` parallel workers (None: the backend's
-    default, e.g. a Ray cluster's capacity)."""
+    default, e.g. a Ray cluster's capacity). With ``cache`` (a folder), trainings are looked up
+    there first and stored there after (:class:`~.cache.CachedEvaluator`)."""
     try:
         target = _BACKENDS[name]
     except KeyError:
         raise KeyError(f"unknown evaluator backend {name!r}; registered: {list_evaluators()}") from None
     module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)(workers=workers, **options)
+    evaluator = getattr(importlib.import_module(module), attr)(workers=workers, **options)
+    if cache is None:
+        return evaluator
+    from .cache import CachedEvaluator
+
+    return CachedEvaluator(evaluator, cache)

@@ -7,6 +7,11 @@ runs again from the start; a candidate whose id is already in the log takes its 
 moment (``kill -9`` included) continues with identical RNG streams and neither loses nor repeats
 a trained candidate; the ones in flight at the kill are trained again. Surrogate refits are
 recomputed on replay (they are deterministic: XGBoost with a fixed seed and one thread).
+
+With a caching evaluator (:class:`~surrogate_hub.evaluators.CachedEvaluator`) a candidate whose
+training another run already did is read back instead of trained: it counts against the budget
+like any trained candidate (the budget measures trainings as if performed) and is logged with
+``cached: true``, so wall-time plots can leave it out; ``summary.json`` reports ``n_cached``.
 """
 
 from __future__ import annotations
@@ -210,7 +215,7 @@ class SearchContext:
             rec = self._event(
                 cand, result.status, trained=True, trained_index=index[cand.id], reason=result.reason,
                 val_acc=result.val_acc, train_seconds=result.train_seconds, n_params=result.n_params,
-                flops=result.flops, worker=result.worker, wall=self.wall,
+                flops=result.flops, worker=result.worker, cached=bool(getattr(result, "cached", False)), wall=self.wall,
             )
             self.rundir.append(rec)
             self.logged[cand.id] = rec
@@ -338,7 +343,8 @@ class SearchContext:
                 final = {
                     "event": "final", "id": "final", "candidate": self.best["id"], "arch": self.best["arch"],
                     "status": result.status, "reason": result.reason, "test_acc": result.test_acc,
-                    "train_seconds": result.train_seconds, "wall": self.wall,
+                    "train_seconds": result.train_seconds, "cached": bool(getattr(result, "cached", False)),
+                    "wall": self.wall,
                 }
                 self.rundir.append(final)
                 self.logged["final"] = final
@@ -365,12 +371,14 @@ class SearchContext:
                 "n_params": self.best.get("n_params"), "flops": self.best.get("flops"),
             },
             "test_acc": None if final is None else final.get("test_acc"),
-            "final": None if final is None else {k: final.get(k) for k in ("status", "reason", "test_acc", "train_seconds")},
+            "final": None if final is None else {k: final.get(k) for k in ("status", "reason", "test_acc", "train_seconds", "cached")},
             "final_train": cfg.final_train,
             "curve": curve,
             "curve_wall": walls,
             "wall_seconds": max((e.get("wall") or 0.0 for e in self.logged.values()), default=0.0),
             "train_seconds": sum(r.get("train_seconds") or 0.0 for r in self.trained),
+            "n_cached": sum(1 for r in self.trained if r.get("cached")),  #: read back from a cache, not trained now
+            "train_seconds_cached": sum(r.get("train_seconds") or 0.0 for r in self.trained if r.get("cached")),
             "device": cfg.device,
             "package_version": __version__,
         }

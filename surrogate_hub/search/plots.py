@@ -44,11 +44,17 @@ class Run:
     def curve(self) -> np.ndarray:
         return best_so_far([r.get("val_acc") for r in self.trained])
 
-    def wall_curve(self) -> tuple[np.ndarray, np.ndarray]:
+    def wall_curve(self, charge_cached: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """(times, best so far) in the order trainings finished (with parallel workers that is not
-        the trained order); times are the run's active seconds."""
+        the trained order); times are the run's active seconds. With ``charge_cached``, each
+        training read back from a cache (``cached: true``) adds its original seconds, shared by the
+        run's workers, to the times from then on: the curve the run would have had training it."""
         order = sorted(self.trained, key=lambda r: r.get("wall") or 0.0)
         times = np.array([r.get("wall") or 0.0 for r in order], dtype=np.float64)
+        if charge_cached:
+            workers = max(1, int(self.config.get("workers") or 1))
+            saved = [(r.get("train_seconds") or 0.0) if r.get("cached") else 0.0 for r in order]
+            times = times + np.cumsum(saved) / workers
         return times, best_so_far([r.get("val_acc") for r in order])
 
 
@@ -111,7 +117,8 @@ def load_runs(paths: Iterable[str | Path]) -> list[Run]:
 def plot_runs(
     runs: Sequence[Run], out: str | Path, *, title: str | None = None, label: Callable[[Run], str] | None = None
 ) -> Path:
-    """Write a PNG: one row per task, columns = best-so-far vs trained candidates and vs wall time."""
+    """Write a PNG: one row per task, columns = best-so-far vs trained candidates and vs wall time
+    (trainings read back from a cache charged at their original cost: :meth:`Run.wall_curve`)."""
     import matplotlib
 
     matplotlib.use("Agg")
