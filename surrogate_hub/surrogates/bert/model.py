@@ -119,13 +119,15 @@ class BertSurrogate(
 
     ``BertSurrogate(base="minilm", encoding="long", epochs=5, ...)``: the settings of
     :meth:`BertSurrogateConfig.make`; or ``BertSurrogate(config)``. ``device``: ``"cpu"``,
-    ``"cuda"`` (default: CUDA when available); ``batch_size``: prediction batch (runtime only).
+    ``"cuda"`` (default: CUDA when available); ``predict_batch_size``: at most this many
+    architectures per prediction batch (runtime only). ``batch_size`` is a training setting, like
+    ``epochs``.
     """
 
     _load_options = ("allow_grammar_mismatch", "device")
 
     def __init__(
-        self, config: BertSurrogateConfig | None = None, *, device: str | None = None, batch_size: int = 64, **settings: Any
+        self, config: BertSurrogateConfig | None = None, *, device: str | None = None, predict_batch_size: int = 64, **settings: Any
     ) -> None:
         if config is not None and settings:
             raise TypeError("pass either a config or settings, not both")
@@ -133,7 +135,7 @@ class BertSurrogate(
         self.model: Any = None
         self.tokenizer: Any = None  # a tokenizers.Tokenizer
         self._device = device
-        self.batch_size = batch_size
+        self.predict_batch_size = predict_batch_size
         self.last_token_stats: dict[str, float] = {}
         self.train_result: Any = None
 
@@ -372,8 +374,8 @@ class BertSurrogate(
             scores = np.full(len(items), np.nan, dtype=np.float64)
             model = self.model.train(train_mode)
             with torch.inference_mode():
-                for start in range(0, len(order), self.batch_size):
-                    chunk = order[start : start + self.batch_size]
+                for start in range(0, len(order), self.predict_batch_size):
+                    chunk = order[start : start + self.predict_batch_size]
                     batch = {k: v.to(self.device) for k, v in collate([ids[j] for j in chunk], self._pad_id).items()}
                     logits = model(**batch).logits.float().reshape(-1).cpu().numpy()
                     for j, v in zip(chunk, logits):
