@@ -80,7 +80,7 @@ def test_batch_size_is_a_training_setting_and_predict_batch_size_is_not():
     pytest.importorskip("transformers")
     from surrogate_hub.surrogates.bert import BertSurrogate
 
-    sur = BertSurrogate(batch_size=32, epochs=2.0, predict_batch_size=8)
+    sur = BertSurrogate(batch_size=32, epochs=2.0, predict_batch_size=8, max_tokens=512)
     assert sur.config.training.batch_size == 32 and sur.config.training.epochs == 2.0
-    assert sur.predict_batch_size == 8
+    assert sur.predict_batch_size == 8 and sur.max_tokens == 512
     assert BertSurrogate().predict_batch_size == 64 and BertSurrogate().config.training.batch_size == 16

@@ -49,7 +49,7 @@ from ..card import common_card_values, eval_results, render_card, template_path
 from ..errors import NotFittedError, SurrogateLoadError
 from ..targets import normalise_targets
 from .config import KIND, NATIVE, BertSurrogateConfig
-from .inference import DEFAULT_MAX_TOKENS
+from .inference import DEFAULT_BATCH_SIZE, DEFAULT_MAX_TOKENS
 from .text import encode
 from .tokenizer import token_stats
 
@@ -121,17 +121,16 @@ class BertSurrogate(
     ``BertSurrogate(base="minilm", encoding="long", epochs=5, ...)``: the settings of
     :meth:`BertSurrogateConfig.make`; or ``BertSurrogate(config)``. ``device``: ``"cpu"``,
     ``"cuda"`` (default: CUDA when available) for building, fitting and loading; prediction runs
-    where the model's weights are. ``predict_batch_size`` and :attr:`max_tokens`: at most this many
+    where the model's weights are. ``predict_batch_size`` and ``max_tokens``: at most this many
     architectures and padded tokens per prediction batch (runtime only; :mod:`.inference`).
     ``batch_size`` is a training setting, like ``epochs``.
     """
 
     _load_options = ("allow_grammar_mismatch", "device")
-    #: prediction batches hold at most this many padded tokens (runtime only; :mod:`.inference`)
-    max_tokens: int = DEFAULT_MAX_TOKENS
 
     def __init__(
-        self, config: BertSurrogateConfig | None = None, *, device: str | None = None, predict_batch_size: int = 64, **settings: Any
+        self, config: BertSurrogateConfig | None = None, *, device: str | None = None,
+        predict_batch_size: int = DEFAULT_BATCH_SIZE, max_tokens: int = DEFAULT_MAX_TOKENS, **settings: Any
     ) -> None:
         if config is not None and settings:
             raise TypeError("pass either a config or settings, not both")
@@ -140,6 +139,7 @@ class BertSurrogate(
         self.tokenizer: Any = None  # a tokenizers.Tokenizer
         self._device = device
         self.predict_batch_size = predict_batch_size
+        self.max_tokens = max_tokens
         self.last_token_stats: dict[str, float] = {}
         self.train_result: Any = None
 
