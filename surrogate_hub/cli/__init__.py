@@ -28,7 +28,7 @@ from ._common import (
 __all__ = ["build_parser", "command", "main", "parse_input_shape", "user_error"]
 
 #: command-group modules, imported for their registrations (order = order in --help)
-_GROUPS = ("space", "train", "corpus", "rank", "evaluate", "search", "finetune")
+_GROUPS = ("space", "train", "corpus", "fit", "rank", "evaluate", "search", "finetune")
 
 
 def _load_groups() -> None:

@@ -49,6 +49,7 @@ from ..card import common_card_values, eval_results, render_card, template_path
 from ..errors import NotFittedError, SurrogateLoadError
 from ..targets import normalise_targets
 from .config import KIND, NATIVE, BertSurrogateConfig
+from .inference import DEFAULT_BATCH_SIZE, DEFAULT_MAX_TOKENS
 from .text import encode
 from .tokenizer import token_stats
 
@@ -119,13 +120,17 @@ class BertSurrogate(
 
     ``BertSurrogate(base="minilm", encoding="long", epochs=5, ...)``: the settings of
     :meth:`BertSurrogateConfig.make`; or ``BertSurrogate(config)``. ``device``: ``"cpu"``,
-    ``"cuda"`` (default: CUDA when available); ``batch_size``: prediction batch (runtime only).
+    ``"cuda"`` (default: CUDA when available) for building, fitting and loading; prediction runs
+    where the model's weights are. ``predict_batch_size`` and ``max_tokens``: at most this many
+    architectures and padded tokens per prediction batch (runtime only; :mod:`.inference`).
+    ``batch_size`` is a training setting, like ``epochs``.
     """
 
     _load_options = ("allow_grammar_mismatch", "device")
 
     def __init__(
-        self, config: BertSurrogateConfig | None = None, *, device: str | None = None, batch_size: int = 64, **settings: Any
+        self, config: BertSurrogateConfig | None = None, *, device: str | None = None,
+        predict_batch_size: int = DEFAULT_BATCH_SIZE, max_tokens: int = DEFAULT_MAX_TOKENS, **settings: Any
     ) -> None:
         if config is not None and settings:
             raise TypeError("pass either a config or settings, not both")
@@ -133,7 +138,8 @@ class BertSurrogate(
         self.model: Any = None
         self.tokenizer: Any = None  # a tokenizers.Tokenizer
         self._device = device
-        self.batch_size = batch_size
+        self.predict_batch_size = predict_batch_size
+        self.max_tokens = max_tokens
         self.last_token_stats: dict[str, float] = {}
         self.train_result: Any = None
 
@@ -344,7 +350,9 @@ class BertSurrogate(
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Scores (float64, higher = better) for ``archs`` at ``input_shape`` (default: the config's);
         NaN for invalid architectures when ``errors="nan"``. ``num_classes`` is accepted for the
-        protocol; the text does not depend on it.
+        protocol; the text does not depend on it. Texts are tokenised in one call and scored in
+        batches of similar length (:func:`.inference.forward_scores`) on the model's device, with
+        the model in eval mode; torch's thread count is left as the caller set it.
 
         ``return_std=True`` returns ``(scores, spread)``: the scores are unchanged (dropout off) and
         the spread is the standard deviation over ``dropout_passes`` forward passes with dropout on
@@ -352,7 +360,7 @@ class BertSurrogate(
         It costs ``dropout_passes`` extra forward passes."""
         import torch
 
-        from .training import collate
+        from .inference import forward_scores
 
         if errors not in ("raise", "nan"):
             raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
@@ -367,17 +375,13 @@ class BertSurrogate(
         texts = self.texts(items, [shape] * len(items), errors=errors)
         valid = [i for i, t in enumerate(texts) if t is not None]
         ids = self.tokenise([texts[i] for i in valid])  # type: ignore[misc]
-        order = sorted(range(len(ids)), key=lambda j: len(ids[j]))  # little padding per batch
+
         def run(train_mode: bool) -> np.ndarray:
             scores = np.full(len(items), np.nan, dtype=np.float64)
             model = self.model.train(train_mode)
-            with torch.inference_mode():
-                for start in range(0, len(order), self.batch_size):
-                    chunk = order[start : start + self.batch_size]
-                    batch = {k: v.to(self.device) for k, v in collate([ids[j] for j in chunk], self._pad_id).items()}
-                    logits = model(**batch).logits.float().reshape(-1).cpu().numpy()
-                    for j, v in zip(chunk, logits):
-                        scores[valid[j]] = float(v)
+            scores[valid] = forward_scores(
+                model, ids, pad_id=self._pad_id, batch_size=self.predict_batch_size, max_tokens=self.max_tokens
+            )
             return scores
 
         out = run(False)
