@@ -47,11 +47,11 @@ from .config import (
     CorpusRef,
     TargetConfig,
     check_keys,
+    check_shared_fields,
     typed,
 )
 from .errors import NotFittedError, SurrogateLoadError
 from .graf_xgb import FeatureSetConfig, GrafSurrogate, _check_compatible, read_common_sections
-from .targets import NORMALISATIONS
 
 __all__ = [
     "ALGORITHMS",
@@ -128,22 +128,13 @@ class ForestSurrogateConfig:
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {sorted(ALGORITHMS)}, got {self.algorithm!r}")
-        if self.target.normalisation not in NORMALISATIONS:
-            raise ValueError(f"target.normalisation must be one of {NORMALISATIONS}, got {self.target.normalisation!r}")
         for key, value in self.forest_params.items():
             if not isinstance(value, JSON_SCALARS):
                 raise ValueError(f"forest_params.{key} must be a JSON scalar, got {type(value).__name__}")
         if "n_jobs" in self.forest_params:
             raise ValueError("forest_params.n_jobs is a runtime setting: pass ForestSurrogate(n_jobs=...) instead")
-        shape = tuple(self.default_input_shape)
-        if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
-            raise ValueError(f"default_input_shape must be three positive ints (C, H, W), got {shape!r}")
-        object.__setattr__(self, "default_input_shape", shape)
-        if not isinstance(self.default_num_classes, int) or self.default_num_classes < 1:
-            raise ValueError(f"default_num_classes must be a positive int, got {self.default_num_classes!r}")
-        zcp = self.feature_set.zcp
-        if len(set(zcp)) != len(zcp) or not all(isinstance(z, str) and z for z in zcp):
-            raise ValueError(f"feature_set.zcp must be distinct proxy names, got {zcp!r}")
+        check_shared_fields(self)
+        self.feature_set.check()
 
     @classmethod
     def make(
@@ -159,9 +150,8 @@ class ForestSurrogateConfig:
         default_num_classes: int = 10,
     ) -> ForestSurrogateConfig:
         """A config from flat settings; ``forest_params`` update :data:`DEFAULT_FOREST_PARAMS`."""
-        zcp = tuple(zcp)
         return cls(
-            feature_set=FeatureSetConfig(name=FeatureSetConfig.default_name(extras, zcp), extras=extras, zcp=zcp),
+            feature_set=FeatureSetConfig.make(extras, zcp),
             target=TargetConfig(normalisation=normalisation, drop_zero=drop_zero),
             algorithm=algorithm,
             forest_params={**DEFAULT_FOREST_PARAMS, **(forest_params or {})},
@@ -193,17 +183,12 @@ def _read_v1(raw: dict, source: str) -> ForestSurrogateConfig:
     params = typed(raw["forest_params"], dict, "forest_params", source)
     for key, value in params.items():
         typed(value, JSON_SCALARS, f"forest_params.{key}", source)
-    try:
-        return ForestSurrogateConfig(
-            algorithm=typed(raw["algorithm"], str, "algorithm", source),
-            forest_params=dict(params),
-            sklearn_version=typed(raw["sklearn_version"], (str, type(None)), "sklearn_version", source),
-            **read_common_sections(raw, source),
-        )
-    except ValueError as err:
-        if isinstance(err, SurrogateLoadError):
-            raise
-        raise SurrogateLoadError(f"{source}: {err}") from None
+    return ForestSurrogateConfig(
+        algorithm=typed(raw["algorithm"], str, "algorithm", source),
+        forest_params=dict(params),
+        sklearn_version=typed(raw["sklearn_version"], (str, type(None)), "sklearn_version", source),
+        **read_common_sections(raw, source),
+    )
 
 
 # ---------------------------------------------------------------------------------------- skops

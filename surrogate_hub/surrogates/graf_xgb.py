@@ -51,11 +51,11 @@ from .artifact import read_config_file, resolve_file  # noqa: F401  (re-exported
 from .base import SurrogateBase, arch_texts, check_archs, check_shape_and_classes
 from .card import common_card_values, eval_results, render_card, template_path
 from .config import JSON_SCALARS as _JSON_SCALARS
-from .config import LINEAGE_KEY, ConfigReaders, CorpusRef, Lineage, TargetConfig
+from .config import LINEAGE_KEY, ConfigReaders, CorpusRef, Lineage, TargetConfig, check_shared_fields, read_shared_sections
 from .config import check_keys as _check_keys
 from .config import typed as _typed
 from .errors import NotFittedError, SurrogateLoadError
-from .targets import NORMALISATIONS, normalise_targets
+from .targets import normalise_targets
 from .xgb_numpy import UnsupportedModelError, load_forest
 
 __all__ = [
@@ -133,6 +133,17 @@ class FeatureSetConfig:
     def default_name(extras: bool, zcp: Sequence[str]) -> str:
         return "graf" + ("+extras" if extras else "") + ("+zcp" if zcp else "")
 
+    @classmethod
+    def make(cls, extras: bool = True, zcp: Iterable[str] = ()) -> FeatureSetConfig:
+        """The feature set of ``extras`` and the proxies ``zcp``, with its default name."""
+        zcp = tuple(zcp)
+        return cls(name=cls.default_name(extras, zcp), extras=extras, zcp=zcp)
+
+    def check(self) -> None:
+        """Refuse proxy names that are empty, not strings or repeated (for a config's ``__post_init__``)."""
+        if len(set(self.zcp)) != len(self.zcp) or not all(isinstance(z, str) and z for z in self.zcp):
+            raise ValueError(f"feature_set.zcp must be distinct proxy names, got {self.zcp!r}")
+
 
 @dataclass(frozen=True)
 class GrafSurrogateConfig:
@@ -161,17 +172,8 @@ class GrafSurrogateConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.ensemble, int) or isinstance(self.ensemble, bool) or self.ensemble < 1:
             raise ValueError(f"ensemble must be a positive int (the number of boosters), got {self.ensemble!r}")
-        if self.target.normalisation not in NORMALISATIONS:
-            raise ValueError(f"target.normalisation must be one of {NORMALISATIONS}, got {self.target.normalisation!r}")
-        shape = tuple(self.default_input_shape)
-        if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
-            raise ValueError(f"default_input_shape must be three positive ints (C, H, W), got {shape!r}")
-        object.__setattr__(self, "default_input_shape", shape)
-        if not isinstance(self.default_num_classes, int) or self.default_num_classes < 1:
-            raise ValueError(f"default_num_classes must be a positive int, got {self.default_num_classes!r}")
-        zcp = self.feature_set.zcp
-        if len(set(zcp)) != len(zcp) or not all(isinstance(z, str) and z for z in zcp):
-            raise ValueError(f"feature_set.zcp must be distinct proxy names, got {zcp!r}")
+        check_shared_fields(self)
+        self.feature_set.check()
 
     @classmethod
     def make(
@@ -187,9 +189,8 @@ class GrafSurrogateConfig:
         ensemble: int = 1,
     ) -> GrafSurrogateConfig:
         """A config from flat settings; ``xgb_params`` update :data:`DEFAULT_XGB_PARAMS`."""
-        zcp = tuple(zcp)
         return cls(
-            feature_set=FeatureSetConfig(name=FeatureSetConfig.default_name(extras, zcp), extras=extras, zcp=zcp),
+            feature_set=FeatureSetConfig.make(extras, zcp),
             target=TargetConfig(normalisation=normalisation, drop_zero=drop_zero),
             xgb_params={**DEFAULT_XGB_PARAMS, **(xgb_params or {})},
             default_input_shape=tuple(default_input_shape),  # type: ignore[arg-type]
@@ -234,20 +235,13 @@ def config_readers() -> dict[int, Callable[[dict, str], GrafSurrogateConfig]]:
 
 
 def read_common_sections(raw: dict, source: str) -> dict[str, Any]:
-    """The config sections every GRAF-feature family shares, type-checked: ``grammar_hash``,
-    ``feature_set``, ``target``, ``corpus``, ``default_input_shape``, ``default_num_classes`` and
-    ``metrics``, as keyword arguments of the family's config class."""
+    """The config sections every GRAF-feature family shares, type-checked: ``feature_set`` and those
+    of every family (:func:`~.config.read_shared_sections`), as keyword arguments of its config class."""
     fs = _check_keys(raw["feature_set"], [f.name for f in dataclasses.fields(FeatureSetConfig)], "feature_set", source)
-    tg = _check_keys(raw["target"], [f.name for f in dataclasses.fields(TargetConfig)], "target", source)
-    co = _check_keys(raw["corpus"], [f.name for f in dataclasses.fields(CorpusRef)], "corpus", source)
     zcp = _typed(fs["zcp"], list, "feature_set.zcp", source)
     for z in zcp:
         _typed(z, str, "feature_set.zcp[]", source)
-    shape = _typed(raw["default_input_shape"], list, "default_input_shape", source)
-    for d in shape:
-        _typed(d, int, "default_input_shape[]", source)
     return {
-        "grammar_hash": _typed(raw["grammar_hash"], str, "grammar_hash", source),
         "feature_set": FeatureSetConfig(
             name=_typed(fs["name"], str, "feature_set.name", source),
             graf_version=_typed(fs["graf_version"], str, "feature_set.graf_version", source),
@@ -255,17 +249,7 @@ def read_common_sections(raw: dict, source: str) -> dict[str, Any]:
             extras=_typed(fs["extras"], bool, "feature_set.extras", source),
             zcp=tuple(zcp),
         ),
-        "target": TargetConfig(
-            normalisation=_typed(tg["normalisation"], str, "target.normalisation", source),
-            drop_zero=_typed(tg["drop_zero"], bool, "target.drop_zero", source),
-        ),
-        "default_input_shape": tuple(shape),
-        "default_num_classes": _typed(raw["default_num_classes"], int, "default_num_classes", source),
-        "corpus": CorpusRef(
-            repo_or_path=_typed(co["repo_or_path"], (str, type(None)), "corpus.repo_or_path", source),
-            revision=_typed(co["revision"], (str, type(None)), "corpus.revision", source),
-        ),
-        "metrics": _typed(raw["metrics"], dict, "metrics", source),
+        **read_shared_sections(raw, source),
     }
 
 
@@ -281,18 +265,13 @@ def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
     params = _typed(raw["xgb_params"], dict, "xgb_params", source)
     for key, value in params.items():
         _typed(value, _JSON_SCALARS, f"xgb_params.{key}", source)
-    try:
-        return GrafSurrogateConfig(
-            surrogate=KIND,
-            format_version=1,
-            xgb_params=dict(params),
-            ensemble=ensemble,
-            **read_common_sections(raw, source),
-        )
-    except ValueError as err:
-        if isinstance(err, SurrogateLoadError):
-            raise
-        raise SurrogateLoadError(f"{source}: {err}") from None
+    return GrafSurrogateConfig(
+        surrogate=KIND,
+        format_version=1,
+        xgb_params=dict(params),
+        ensemble=ensemble,
+        **read_common_sections(raw, source),
+    )
 
 
 # ---------------------------------------------------------------------------------------- model
