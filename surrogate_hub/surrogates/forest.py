@@ -50,7 +50,7 @@ from .config import (
     check_shared_fields,
     typed,
 )
-from .errors import NotFittedError, SurrogateLoadError
+from .errors import SurrogateLoadError
 from .graf_xgb import FeatureSetConfig, GrafSurrogate, _check_compatible, read_common_sections
 
 __all__ = [
@@ -295,10 +295,6 @@ class ForestSurrogate(
     @property
     def booster(self):  # pragma: no cover - guard
         raise AttributeError("a ForestSurrogate has no XGBoost booster; see .estimator")
-
-    def _check_fitted(self) -> None:
-        if self._model is None:
-            raise NotFittedError("this ForestSurrogate is not fitted: call fit() or load one with from_pretrained()")
 
     def __repr__(self) -> str:
         fs = self.config.feature_set

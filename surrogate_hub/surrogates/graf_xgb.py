@@ -48,14 +48,25 @@ from ..space.ops import grammar_hash
 from ..space.tree import Architecture
 from .artifact import CARD_FILE, CONFIG_FILE, PAPER_URL, SurrogateHubMixin, check_grammar, looks_like_repo_id
 from .artifact import read_config_file, resolve_file  # noqa: F401  (re-exported: moved to .artifact)
-from .base import SurrogateBase, arch_texts, check_archs, check_shape_and_classes
+from .base import (
+    SurrogateBase,
+    check_archs,
+    check_errors,
+    check_shape_and_classes,
+    config_or_settings,
+    fit_rows,
+    is_count,
+    is_shape,
+    per_row,
+    unscorable,
+)
 from .card import common_card_values, eval_results, render_card, template_path
 from .config import JSON_SCALARS as _JSON_SCALARS
 from .config import LINEAGE_KEY, ConfigReaders, CorpusRef, Lineage, TargetConfig, check_shared_fields, read_shared_sections
 from .config import check_keys as _check_keys
 from .config import typed as _typed
-from .errors import NotFittedError, SurrogateLoadError
-from .targets import normalise_targets
+from .errors import SurrogateLoadError
+from .targets import usable_targets
 from .xgb_numpy import UnsupportedModelError, load_forest
 
 __all__ = [
@@ -275,23 +286,6 @@ def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
 
 
 # ---------------------------------------------------------------------------------------- model
-def _single_shape(value: Any) -> bool:
-    return isinstance(value, (tuple, list, np.ndarray)) and len(value) > 0 and all(
-        isinstance(d, (int, np.integer)) for d in value
-    )
-
-
-def _per_row(value: Any, n: int, default: Any, single: Callable[[Any], bool], what: str) -> list:
-    if value is None:
-        return [default] * n
-    if single(value):
-        return [value] * n
-    rows = list(value)
-    if len(rows) != n:
-        raise ValueError(f"{what}: got {len(rows)} values for {n} architectures")
-    return rows
-
-
 class GrafSurrogate(
     SurrogateBase,
     SurrogateHubMixin,
@@ -312,9 +306,7 @@ class GrafSurrogate(
     _load_options = ("allow_grammar_mismatch", "n_jobs")
 
     def __init__(self, config: GrafSurrogateConfig | None = None, *, n_jobs: int = 1, **settings: Any) -> None:
-        if config is not None and settings:
-            raise TypeError("pass either a config or settings, not both")
-        self.config: GrafSurrogateConfig = config if config is not None else GrafSurrogateConfig.make(**settings)
+        self.config: GrafSurrogateConfig = config_or_settings(GrafSurrogateConfig, config, settings)
         self._booster: Any = None
         self._forest: Any = None  #: numpy evaluator of a loaded model (:mod:`.xgb_numpy`); no xgboost
         self._model_path: Path | None = None  #: the loaded model file, for a lazy xgboost Booster
@@ -364,10 +356,6 @@ class GrafSurrogate(
             self._booster.set_param({"nthread": self._nthread()})
         return self._booster
 
-    def _check_fitted(self) -> None:
-        if self._booster is None and self._forest is None:
-            raise NotFittedError("this GrafSurrogate is not fitted: call fit() or load one with from_pretrained()")
-
     def __repr__(self) -> str:
         fs = self.config.feature_set
         state = "fitted" if self.is_fitted else "not fitted"
@@ -416,13 +404,12 @@ class GrafSurrogate(
         ``errors="nan"`` gives invalid architectures an all-NaN row (zcp columns included);
         ``errors="raise"`` raises an :class:`ArchitectureError` naming the first invalid one.
         """
-        if errors not in ("raise", "nan"):
-            raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
+        check_errors(errors)
         items = list(archs)
         n = len(items)
         cfg = self.config
-        shapes = _per_row(input_shapes, n, cfg.default_input_shape, _single_shape, "input_shapes")
-        classes = _per_row(num_classes, n, cfg.default_num_classes, lambda v: isinstance(v, (int, np.integer)), "num_classes")
+        shapes = per_row(input_shapes, n, cfg.default_input_shape, is_shape, "input_shapes")
+        classes = per_row(num_classes, n, cfg.default_num_classes, is_count, "num_classes")
         z = self._zcp_matrix(zcp, n)
         extras = cfg.feature_set.extras
         n_base = len(feature_names(extras))
@@ -444,13 +431,7 @@ class GrafSurrogate(
                 try:
                     graf_matrix([items[i]], *key, extras=extras)
                 except ArchitectureError as err:
-                    text = arch_texts([items[i]])[0]
-                    short = text if len(text) <= 120 else text[:117] + "..."
-                    at = f" at input shape {key[0]}" if extras else ""
-                    raise ArchitectureError(
-                        f"architecture #{i} {short!r} cannot be scored{at}: {err} "
-                        "(pass errors='nan' to give invalid architectures a NaN score)"
-                    ) from err
+                    raise unscorable(i, items[i], err, key[0] if extras else None) from err
                 raise ArchitectureError(f"architecture #{i} has non-finite features and cannot be scored")
             X[bad] = np.nan
         np.clip(X, -_F32_MAX, _F32_MAX, out=X)
@@ -475,32 +456,16 @@ class GrafSurrogate(
         ``target.normalisation``. ``weights``: one non-negative weight per row (XGBoost sample
         weights; default: all 1). Invalid architectures raise. Returns ``self``.
         """
-        items = list(archs)
+        items, y, task_list, shapes, classes = fit_rows(archs, targets, tasks, input_shapes, num_classes, self.config)
         n = len(items)
-        y = np.asarray(targets, dtype=np.float64).reshape(-1)
-        if len(y) != n:
-            raise ValueError(f"got {n} architectures but {len(y)} targets")
-        task_list = None if tasks is None else list(tasks)
-        if task_list is not None and len(task_list) != n:
-            raise ValueError(f"got {n} architectures but {len(task_list)} task labels")
-        shapes = _per_row(input_shapes, n, self.config.default_input_shape, _single_shape, "input_shapes")
-        classes = _per_row(num_classes, n, self.config.default_num_classes, lambda v: isinstance(v, (int, np.integer)), "num_classes")
         z = self._zcp_matrix(zcp, n)
         w = None
         if weights is not None:
             w = np.asarray(weights, dtype=np.float64).reshape(-1)
             if len(w) != n or not np.all(np.isfinite(w)) or (w < 0).any():
                 raise ValueError(f"weights must be {n} finite non-negative values, got {len(w)}")
-        keep = ~np.isnan(y)
-        if self.config.target.drop_zero:
-            keep &= y != 0
-        idx = np.flatnonzero(keep)
-        if len(idx) < 2:
-            raise ValueError(f"need at least 2 training rows with a usable target, got {len(idx)} of {n}")
-        if len(idx) < n:
-            log.info("dropped %d of %d rows (NaN or zero target)", n - len(idx), n)
-        groups = None if task_list is None else [task_list[i] for i in idx]
-        y_fit = normalise_targets(y[idx], groups, self.config.target.normalisation)
+        target = self.config.target
+        idx, y_fit = usable_targets(y, task_list, target.normalisation, target.drop_zero)
         X = self.features(
             [items[i] for i in idx],
             input_shapes=[shapes[i] for i in idx],

@@ -44,10 +44,10 @@ from ..artifact import (
     read_config_file,
     resolve_file,
 )
-from ..base import SurrogateBase, arch_texts
+from ..base import SurrogateBase, check_errors, config_or_settings, fit_rows, unscorable
 from ..card import common_card_values, eval_results, render_card, template_path
-from ..errors import NotFittedError, SurrogateLoadError
-from ..targets import normalise_targets
+from ..errors import SurrogateLoadError
+from ..targets import usable_targets
 from .config import KIND, NATIVE, BertSurrogateConfig
 from .text import encode
 from .tokenizer import token_stats
@@ -90,21 +90,6 @@ def _cached_text(arch: str | Architecture, encoding: str, shape: tuple[int, ...]
     return encode(arch, encoding, shape)
 
 
-def _single_shape(value: Any) -> bool:
-    return isinstance(value, (tuple, list, np.ndarray)) and len(value) > 0 and all(isinstance(d, (int, np.integer)) for d in value)
-
-
-def _per_row(value: Any, n: int, default: Any, single, what: str) -> list:
-    if value is None:
-        return [default] * n
-    if single(value):
-        return [value] * n
-    rows = list(value)
-    if len(rows) != n:
-        raise ValueError(f"{what}: got {len(rows)} values for {n} architectures")
-    return rows
-
-
 class BertSurrogate(
     SurrogateBase,
     SurrogateHubMixin,
@@ -127,9 +112,7 @@ class BertSurrogate(
     def __init__(
         self, config: BertSurrogateConfig | None = None, *, device: str | None = None, batch_size: int = 64, **settings: Any
     ) -> None:
-        if config is not None and settings:
-            raise TypeError("pass either a config or settings, not both")
-        self.config: BertSurrogateConfig = config if config is not None else BertSurrogateConfig.make(**settings)
+        self.config: BertSurrogateConfig = config_or_settings(BertSurrogateConfig, config, settings)
         self.model: Any = None
         self.tokenizer: Any = None  # a tokenizers.Tokenizer
         self._device = device
@@ -149,10 +132,6 @@ class BertSurrogate(
     @property
     def is_fitted(self) -> bool:
         return self.model is not None and self.tokenizer is not None
-
-    def _check_fitted(self) -> None:
-        if not self.is_fitted:
-            raise NotFittedError("this BertSurrogate is not fitted: call fit() or load one with from_pretrained()")
 
     def __repr__(self) -> str:
         c = self.config
@@ -220,12 +199,7 @@ class BertSurrogate(
                 if errors == "nan":
                     out.append(None)
                     continue
-                text = arch_texts([a])[0]
-                short = text if len(text) <= 120 else text[:117] + "..."
-                raise ArchitectureError(
-                    f"architecture #{i} {short!r} cannot be scored at input shape {tuple(shape)}: {err} "
-                    "(pass errors='nan' to give invalid architectures a NaN score)"
-                ) from err
+                raise unscorable(i, a, err, shape) from err
         return out
 
     def tokenise(self, texts: Sequence[str]) -> list[list[int]]:
@@ -274,24 +248,11 @@ class BertSurrogate(
         to a temporary folder. Continues from the current weights when already fitted."""
         from .training import Example, train
 
-        items = list(archs)
-        n = len(items)
-        y = np.asarray(targets, dtype=np.float64).reshape(-1)
-        if len(y) != n:
-            raise ValueError(f"got {n} architectures but {len(y)} targets")
-        task_list = None if tasks is None else list(tasks)
-        if task_list is not None and len(task_list) != n:
-            raise ValueError(f"got {n} architectures but {len(task_list)} task labels")
-        shapes = [tuple(int(d) for d in s) for s in _per_row(input_shapes, n, self.config.default_input_shape, _single_shape, "input_shapes")]
-        classes = [int(k) for k in _per_row(num_classes, n, self.config.default_num_classes, lambda v: isinstance(v, (int, np.integer)), "num_classes")]
-        keep = ~np.isnan(y)
-        if self.config.target.drop_zero:
-            keep &= y != 0
-        idx = np.flatnonzero(keep)
-        if len(idx) < 2:
-            raise ValueError(f"need at least 2 training rows with a usable target, got {len(idx)} of {n}")
-        groups = None if task_list is None else [task_list[i] for i in idx]
-        y_fit = normalise_targets(y[idx], groups, self.config.target.normalisation)
+        items, y, task_list, shapes, classes = fit_rows(archs, targets, tasks, input_shapes, num_classes, self.config)
+        shapes = [tuple(int(d) for d in s) for s in shapes]
+        classes = [int(k) for k in classes]
+        target = self.config.target
+        idx, y_fit = usable_targets(y, task_list, target.normalisation, target.drop_zero)
         texts = self.texts([items[i] for i in idx], [shapes[i] for i in idx])
         if self.model is None:
             self.init_model(texts)
@@ -354,8 +315,7 @@ class BertSurrogate(
 
         from .training import collate
 
-        if errors not in ("raise", "nan"):
-            raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
+        check_errors(errors)
         if return_std and (not isinstance(dropout_passes, int) or dropout_passes < 2):
             raise ValueError(f"dropout_passes must be an int >= 2, got {dropout_passes!r}")
         self._check_fitted()
