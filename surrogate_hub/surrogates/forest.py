@@ -28,30 +28,14 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-from huggingface_hub import ModelCard, ModelCardData
+from huggingface_hub import ModelCardData
 
 from ..features.graf import GRAF_VERSION, feature_names
 from ..space.ops import grammar_hash
-from .artifact import (
-    CARD_FILE,
-    CONFIG_FILE,
-    PAPER_URL,
-    looks_like_repo_id,
-    read_config_file,
-    resolve_file,
-)
-from .card import common_card_values, eval_results, render_card, template_path
-from .config import (
-    JSON_SCALARS,
-    ConfigReaders,
-    CorpusRef,
-    TargetConfig,
-    check_keys,
-    check_shared_fields,
-    typed,
-)
+from .artifact import CONFIG_FILE, PAPER_URL
+from .config import JSON_SCALARS, ConfigReaders, CorpusRef, TargetConfig, check_keys, check_shared_fields, typed
 from .errors import SurrogateLoadError
-from .graf_xgb import FeatureSetConfig, GrafSurrogate, _check_compatible, read_common_sections
+from .graf_xgb import FeatureSetConfig, GrafSurrogate, read_common_sections
 
 __all__ = [
     "ALGORITHMS",
@@ -71,7 +55,6 @@ log = logging.getLogger(__name__)
 KIND: Final = "forest"
 FORMAT_VERSION: Final = 1
 MODEL_FILE: Final = "model.skops"
-CARD_TEMPLATE: Final = template_path(KIND)
 TAGS: Final = ["surrogate-hub", "einspace", "neural-architecture-search", "performance-prediction", "graf",
                "random-forest", "skops"]
 
@@ -267,12 +250,13 @@ class ForestSurrogate(
     """
 
     _load_options = ("allow_grammar_mismatch", "n_jobs")
+    _kind = KIND
+    _config_class = ForestSurrogateConfig
+    _card_name = "einspace-graf-forest"
 
     def __init__(self, config: ForestSurrogateConfig | None = None, *, n_jobs: int = 1, **settings: Any) -> None:
-        if config is not None and settings:
-            raise TypeError("pass either a config or settings, not both")
         self._model: Any = None
-        super().__init__(config if config is not None else ForestSurrogateConfig.make(**settings), n_jobs=n_jobs)
+        super().__init__(config, n_jobs=n_jobs, **settings)  # type: ignore[arg-type]
 
     @GrafSurrogate.n_jobs.setter  # type: ignore[attr-defined]
     def n_jobs(self, value: int) -> None:
@@ -321,14 +305,16 @@ class ForestSurrogate(
 
     # -- hub I/O ------------------------------------------------------------------------------
     def _save_pretrained(self, save_directory: Path) -> None:
-        """Write ``config.json`` and ``model.skops``; ``save_pretrained`` then writes the card."""
+        """Record the scikit-learn version in the config, then write it and ``model.skops``."""
         import sklearn
+
+        self.config = dataclasses.replace(self.config, sklearn_version=sklearn.__version__)
+        super()._save_pretrained(save_directory)
+
+    def _save_model(self, save_directory: Path) -> None:
+        """Write ``model.skops`` (without the runtime ``n_jobs``)."""
         import skops.io as sio
 
-        self._check_fitted()
-        save_directory = Path(save_directory)
-        self.config = dataclasses.replace(self.config, sklearn_version=sklearn.__version__)
-        (save_directory / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n", encoding="utf-8")
         n_jobs = self._model.n_jobs
         self._model.n_jobs = None  # a runtime setting: not saved
         try:
@@ -337,33 +323,18 @@ class ForestSurrogate(
             tmp.replace(save_directory / MODEL_FILE)
         finally:
             self._model.n_jobs = n_jobs
-        (save_directory / CARD_FILE).unlink(missing_ok=True)
 
     @classmethod
-    def _from_pretrained(
-        cls,
-        *,
-        model_id: str,
-        revision: str | None,
-        cache_dir: str | Path | None,
-        force_download: bool,
-        local_files_only: bool,
-        token: str | bool | None,
-        allow_grammar_mismatch: bool = False,
-        n_jobs: int = 1,
+    def _load(
+        cls, config: ForestSurrogateConfig, fetch: Callable[[str], Path], *, source: str, n_jobs: int = 1
     ) -> ForestSurrogate:
-        """Validate ``config.json``, then load ``model.skops`` after the trusted-type check."""
+        """Load ``model.skops`` after the trusted-type check."""
         import sklearn
 
-        hub = dict(revision=revision, cache_dir=cache_dir, force_download=force_download,
-                   local_files_only=local_files_only, token=token)
-        config_path = resolve_file(model_id, CONFIG_FILE, **hub)
-        config = ForestSurrogateConfig.from_dict(read_config_file(config_path), source=str(config_path))
-        _check_compatible(config, str(config_path), allow_grammar_mismatch)  # type: ignore[arg-type]
         if config.sklearn_version and config.sklearn_version != sklearn.__version__:
             log.warning("%s: saved with scikit-learn %s, loading with %s; predictions may differ slightly",
-                        config_path, config.sklearn_version, sklearn.__version__)
-        model_path = resolve_file(model_id, MODEL_FILE, **hub)
+                        source, config.sklearn_version, sklearn.__version__)
+        model_path = fetch(MODEL_FILE)
         surrogate = cls(config)
         surrogate._model = _load_estimator(model_path, config, len(surrogate.feature_names))
         surrogate.n_jobs = n_jobs
@@ -371,26 +342,17 @@ class ForestSurrogate(
 
     # -- model card ---------------------------------------------------------------------------
     def card_data(self, model_name: str | None = None) -> ModelCardData:
-        base = self._hub_mixin_info.model_card_data.to_dict()
-        base["tags"] = [t for t in base.get("tags") or [] if t != "xgboost"]  # inherited from GrafSurrogate
-        corpus = self.config.corpus.repo_or_path
-        datasets = [corpus] if corpus and looks_like_repo_id(corpus) else None
-        name = model_name or "einspace-graf-forest"
-        results = eval_results(self.config.metrics, dataset_type=datasets[0] if datasets else "einspace-corpus")
-        return ModelCardData(**{**base, "datasets": datasets, "model_name": name, "eval_results": results or None})
+        data = super().card_data(model_name)
+        data.tags = [t for t in data.tags or [] if t != "xgboost"]  # inherited from GrafSurrogate
+        return data
 
-    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
-        """The ``README.md`` card from the packaged template ``surrogates/cards/forest.md``."""
+    def _card_values(self) -> dict[str, Any]:
         import sklearn
 
-
         cfg = self.config
-        data = self.card_data(kwargs.pop("model_name", None))
         fs = cfg.feature_set
         algo = "random forest" if cfg.algorithm == "random-forest" else "extra-trees ensemble"
-        values = {
-            "model_name": data.model_name,
-            "kind": KIND,
+        return {
             "description": (
                 f"A scikit-learn {algo} on the {len(feature_names(False))} GRAF neural-graph features"
                 + (" plus cheap extras (size, depth, output shape, parameters, FLOPs)" if fs.extras else "")
@@ -406,7 +368,4 @@ class ForestSurrogate(
             "graf_version": fs.graf_version or GRAF_VERSION,
             "n_features": len(self.feature_names),
             "zcp": ", ".join(fs.zcp) or "none",
-            **common_card_values(cfg),
-            **kwargs,
         }
-        return render_card(data, values, CARD_TEMPLATE)

@@ -40,13 +40,12 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-from huggingface_hub import ModelCard, ModelCardData
 
 from ..features.graf import GRAF_VERSION, feature_names, graf_matrix, names_hash
 from ..space.errors import ArchitectureError
 from ..space.ops import grammar_hash
 from ..space.tree import Architecture
-from .artifact import CARD_FILE, CONFIG_FILE, PAPER_URL, SurrogateHubMixin, check_grammar, looks_like_repo_id
+from .artifact import CONFIG_FILE, PAPER_URL, SurrogateHubMixin
 from .artifact import read_config_file, resolve_file  # noqa: F401  (re-exported: moved to .artifact)
 from .base import (
     SurrogateBase,
@@ -60,7 +59,6 @@ from .base import (
     per_row,
     unscorable,
 )
-from .card import common_card_values, eval_results, render_card, template_path
 from .config import JSON_SCALARS as _JSON_SCALARS
 from .config import LINEAGE_KEY, ConfigReaders, CorpusRef, Lineage, TargetConfig, check_shared_fields, read_shared_sections
 from .config import check_keys as _check_keys
@@ -88,7 +86,6 @@ log = logging.getLogger(__name__)
 KIND: Final = "graf-xgb"
 FORMAT_VERSION: Final = 1
 MODEL_FILE: Final = "model.json"
-CARD_TEMPLATE: Final = template_path(KIND)
 TAGS: Final = [
     "surrogate-hub",
     "einspace",
@@ -304,9 +301,12 @@ class GrafSurrogate(
     """
 
     _load_options = ("allow_grammar_mismatch", "n_jobs")
+    _kind = KIND
+    _config_class = GrafSurrogateConfig
+    _card_name = "einspace-graf-xgb"
 
     def __init__(self, config: GrafSurrogateConfig | None = None, *, n_jobs: int = 1, **settings: Any) -> None:
-        self.config: GrafSurrogateConfig = config_or_settings(GrafSurrogateConfig, config, settings)
+        self.config: GrafSurrogateConfig = config_or_settings(self._config_class, config, settings)
         self._booster: Any = None
         self._forest: Any = None  #: numpy evaluator of a loaded model (:mod:`.xgb_numpy`); no xgboost
         self._model_path: Path | None = None  #: the loaded model file, for a lazy xgboost Booster
@@ -570,16 +570,11 @@ class GrafSurrogate(
         return scores, None
 
     # -- hub I/O ------------------------------------------------------------------------------
-    def _save_pretrained(self, save_directory: Path) -> None:
-        """Write ``config.json`` and ``model.json``; ``save_pretrained`` then writes the card
-        (:meth:`generate_model_card`; an existing ``README.md`` is replaced)."""
-        self._check_fitted()
-        save_directory = Path(save_directory)
-        (save_directory / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n", encoding="utf-8")
+    def _save_model(self, save_directory: Path) -> None:
+        """Write ``model.json`` (and ``model-<i>.json`` for the other boosters of an ensemble)."""
         self.booster.save_model(str(save_directory / MODEL_FILE))
         for i in range(1, self.config.ensemble):
             self._member_booster(i).save_model(str(save_directory / member_file(i)))
-        (save_directory / CARD_FILE).unlink(missing_ok=True)
 
     def _member_booster(self, i: int):
         """The ``i``-th booster of an ensemble (a loaded one is read by xgboost now)."""
@@ -587,42 +582,20 @@ class GrafSurrogate(
             return self._members[i]
         return _load_booster(self._model_path.with_name(member_file(i)), self.feature_names)
 
-    def save_pretrained(self, save_directory: str | Path, **kwargs: Any):
-        """``ModelHubMixin.save_pretrained`` (same arguments), refused before any folder is made
-        when the surrogate is not fitted."""
-        self._check_fitted()
-        return super().save_pretrained(save_directory, **kwargs)
+    @classmethod
+    def _check_config(cls, config: GrafSurrogateConfig, source: str) -> None:
+        check_feature_set(config.feature_set, source)
 
     @classmethod
-    def _from_pretrained(
-        cls,
-        *,
-        model_id: str,
-        revision: str | None,
-        cache_dir: str | Path | None,
-        force_download: bool,
-        local_files_only: bool,
-        token: str | bool | None,
-        allow_grammar_mismatch: bool = False,
-        n_jobs: int = 1,
+    def _load(
+        cls, config: GrafSurrogateConfig, fetch: Callable[[str], Path], *, source: str, n_jobs: int = 1
     ) -> GrafSurrogate:
-        """The loader behind ``from_pretrained`` (:class:`~.artifact.SurrogateHubMixin`): validation
-        comes first. A grammar-hash mismatch is an error unless ``allow_grammar_mismatch``;
-        ``n_jobs``: XGBoost threads for prediction."""
-        hub = dict(
-            revision=revision,
-            cache_dir=cache_dir,
-            force_download=force_download,
-            local_files_only=local_files_only,
-            token=token,
-        )
-        config_path = resolve_file(model_id, CONFIG_FILE, **hub)
-        config = GrafSurrogateConfig.from_dict(read_config_file(config_path), source=str(config_path))
-        _check_compatible(config, str(config_path), allow_grammar_mismatch)
-        model_path = resolve_file(model_id, MODEL_FILE, **hub)
+        """A surrogate of the checked ``config`` with the model files from ``fetch``; ``n_jobs``:
+        XGBoost threads for prediction."""
+        model_path = fetch(MODEL_FILE)
         surrogate = cls(config)
         surrogate._model_path = model_path
-        paths = [model_path] + [resolve_file(model_id, member_file(i), **hub) for i in range(1, config.ensemble)]
+        paths = [model_path] + [fetch(member_file(i)) for i in range(1, config.ensemble)]
         try:  # numpy trees: no xgboost import (a cold start); xgboost for what they do not cover
             forests = [load_forest(p, surrogate.feature_names) for p in paths]
             surrogate._forest, surrogate._member_forests = forests[0], (forests if config.ensemble > 1 else [])
@@ -634,25 +607,10 @@ class GrafSurrogate(
         return surrogate
 
     # -- model card ---------------------------------------------------------------------------
-    def card_data(self, model_name: str | None = None) -> ModelCardData:
-        """The card's YAML metadata: library, tags, license, datasets and ``model-index`` metrics."""
-        base = self._hub_mixin_info.model_card_data.to_dict()
-        corpus = self.config.corpus.repo_or_path
-        datasets = [corpus] if corpus and looks_like_repo_id(corpus) else None
-        name = model_name or "einspace-graf-xgb"
-        results = eval_results(self.config.metrics, dataset_type=datasets[0] if datasets else "einspace-corpus")
-        return ModelCardData(**{**base, "datasets": datasets, "model_name": name, "eval_results": results or None})
-
-    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
-        """The ``README.md`` card from the packaged template ``surrogates/cards/graf-xgb.md``
-        (:func:`~.card.render_card`); ``kwargs`` reach the template."""
-
+    def _card_values(self) -> dict[str, Any]:
         cfg = self.config
-        data = self.card_data(kwargs.pop("model_name", None))
         fs = cfg.feature_set
-        values = {
-            "model_name": data.model_name,
-            "kind": KIND,
+        return {
             "description": (
                 f"An XGBoost regressor on the {len(feature_names(False))} GRAF neural-graph features"
                 + (" plus cheap extras (size, depth, output shape, parameters, FLOPs)" if fs.extras else "")
@@ -666,17 +624,14 @@ class GrafSurrogate(
             "graf_version": fs.graf_version,
             "n_features": len(self.feature_names),
             "zcp": ", ".join(fs.zcp) or "none",
-            **common_card_values(cfg),
             "xgb_params": json.dumps(cfg.xgb_params, sort_keys=True),
-            **kwargs,
         }
-        return render_card(data, values, CARD_TEMPLATE)
 
 
 # ------------------------------------------------------------------------------------- helpers
-def _check_compatible(config: GrafSurrogateConfig, source: str, allow_grammar_mismatch: bool) -> None:
-    check_grammar(config.grammar_hash, source, allow_grammar_mismatch)
-    fs = config.feature_set
+def check_feature_set(fs: FeatureSetConfig, source: str) -> None:
+    """Refuse a feature set that this installation does not compute the same way (GRAF version,
+    feature names); ``source`` names the config in the error."""
     if fs.graf_version != GRAF_VERSION:
         raise SurrogateLoadError(
             f"{source}: trained on GRAF features version {fs.graf_version}, this installation computes "
