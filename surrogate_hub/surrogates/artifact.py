@@ -142,8 +142,15 @@ def looks_like_repo_id(text: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- mixin
-class SurrogateHubMixin(ModelHubMixin):
-    """``ModelHubMixin`` for surrogates (see the module docstring)."""
+class SurrogateHubMixin(
+    ModelHubMixin,
+    library_name="surrogate-hub",
+    license="apache-2.0",
+    repo_url=PAPER_URL,
+    paper_url=PAPER_URL,
+):
+    """``ModelHubMixin`` for surrogates (see the module docstring). The card metadata every family
+    shares (library, license, paper) is declared here; a family adds its ``tags`` and ``pipeline_tag``."""
 
     #: keywords of ``from_pretrained`` beyond :data:`HUB_KEYWORDS`, passed to ``_from_pretrained``
     _load_options: ClassVar[tuple[str, ...]] = ()

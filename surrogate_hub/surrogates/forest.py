@@ -32,7 +32,7 @@ from huggingface_hub import ModelCardData
 
 from ..features.graf import GRAF_VERSION, feature_names
 from ..space.ops import grammar_hash
-from .artifact import CONFIG_FILE, PAPER_URL
+from .artifact import CONFIG_FILE
 from .config import JSON_SCALARS, ConfigReaders, CorpusRef, TargetConfig, check_keys, check_shared_fields, typed
 from .errors import SurrogateLoadError
 from .graf_xgb import FeatureSetConfig, GrafSurrogate, read_common_sections
@@ -233,15 +233,7 @@ def _estimator_class(algorithm: str) -> type:
 
 
 # ---------------------------------------------------------------------------------------- model
-class ForestSurrogate(
-    GrafSurrogate,
-    library_name="surrogate-hub",
-    tags=list(TAGS),
-    license="apache-2.0",
-    pipeline_tag="tabular-regression",
-    repo_url=PAPER_URL,
-    paper_url=PAPER_URL,
-):
+class ForestSurrogate(GrafSurrogate, tags=list(TAGS), pipeline_tag="tabular-regression"):
     """A random forest (or extra-trees) on GRAF (+ extras, + ZCP) features; see the module docstring.
 
     ``ForestSurrogate()`` uses the default config; ``ForestSurrogate(config)`` a given
@@ -258,11 +250,8 @@ class ForestSurrogate(
         self._model: Any = None
         super().__init__(config, n_jobs=n_jobs, **settings)  # type: ignore[arg-type]
 
-    @GrafSurrogate.n_jobs.setter  # type: ignore[attr-defined]
-    def n_jobs(self, value: int) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < -1:
-            raise ValueError(f"n_jobs must be a positive int, or 0/-1 for all cores, got {value!r}")
-        self._n_jobs = value
+    def _set_threads(self) -> None:
+        """Give the fitted estimator :attr:`n_jobs` threads (scikit-learn's ``n_jobs``)."""
         if getattr(self, "_model", None) is not None:
             self._model.n_jobs = self._nthread()
 

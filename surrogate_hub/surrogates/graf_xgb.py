@@ -45,7 +45,7 @@ from ..features.graf import GRAF_VERSION, feature_names, graf_matrix, names_hash
 from ..space.errors import ArchitectureError
 from ..space.ops import grammar_hash
 from ..space.tree import Architecture
-from .artifact import CONFIG_FILE, PAPER_URL, SurrogateHubMixin
+from .artifact import CONFIG_FILE, SurrogateHubMixin
 from .artifact import read_config_file, resolve_file  # noqa: F401  (re-exported: moved to .artifact)
 from .base import (
     SurrogateBase,
@@ -283,16 +283,7 @@ def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
 
 
 # ---------------------------------------------------------------------------------------- model
-class GrafSurrogate(
-    SurrogateBase,
-    SurrogateHubMixin,
-    library_name="surrogate-hub",
-    tags=list(TAGS),
-    license="apache-2.0",
-    pipeline_tag="tabular-regression",
-    repo_url=PAPER_URL,
-    paper_url=PAPER_URL,
-):
+class GrafSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_tag="tabular-regression"):
     """XGBoost on GRAF (+ extras, + ZCP) features; see the module docstring.
 
     ``GrafSurrogate()`` uses the default config; ``GrafSurrogate(config)`` a given
@@ -326,6 +317,10 @@ class GrafSurrogate(
         if not isinstance(value, int) or isinstance(value, bool) or value < -1:
             raise ValueError(f"n_jobs must be a positive int, or 0/-1 for all cores, got {value!r}")
         self._n_jobs = value
+        self._set_threads()
+
+    def _set_threads(self) -> None:
+        """Give the fitted model(s) :attr:`n_jobs` threads."""
         for booster in {id(b): b for b in [self._booster, *getattr(self, "_members", [])] if b is not None}.values():
             booster.set_param({"nthread": self._nthread()})
 

@@ -33,7 +33,7 @@ import numpy as np
 from ...space import as_architecture
 from ...space.errors import ArchitectureError
 from ...space.tree import Architecture
-from ..artifact import PAPER_URL, SurrogateHubMixin
+from ..artifact import SurrogateHubMixin
 from ..base import SurrogateBase, check_errors, config_or_settings, fit_rows, unscorable
 from ..errors import SurrogateLoadError
 from ..targets import usable_targets
@@ -78,16 +78,7 @@ def _cached_text(arch: str | Architecture, encoding: str, shape: tuple[int, ...]
     return encode(arch, encoding, shape)
 
 
-class BertSurrogate(
-    SurrogateBase,
-    SurrogateHubMixin,
-    library_name="surrogate-hub",
-    tags=list(TAGS),
-    license="apache-2.0",
-    pipeline_tag="text-classification",
-    repo_url=PAPER_URL,
-    paper_url=PAPER_URL,
-):
+class BertSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_tag="text-classification"):
     """A BERT-family regressor on architecture text; see the module docstring.
 
     ``BertSurrogate(base="minilm", encoding="long", epochs=5, ...)``: the settings of
