@@ -35,6 +35,7 @@ from .errors import GrammarMismatchError, SurrogateLoadError
 
 __all__ = [
     "CARD_FILE",
+    "CARD_TAGS",
     "CONFIG_FILE",
     "HUB_KEYWORDS",
     "PAPER_URL",
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 CONFIG_FILE: Final = "config.json"
 CARD_FILE: Final = "README.md"
 PAPER_URL: Final = "https://arxiv.org/abs/2504.12971"
+#: The model card tags of every surrogate; each family adds its own.
+CARD_TAGS: Final = ("surrogate-hub", "einspace", "neural-architecture-search", "performance-prediction")
 #: The ``huggingface_hub`` download keywords every ``from_pretrained`` accepts.
 HUB_KEYWORDS: Final = ("revision", "cache_dir", "force_download", "local_files_only", "token")
 
@@ -146,11 +149,13 @@ class SurrogateHubMixin(
     ModelHubMixin,
     library_name="surrogate-hub",
     license="apache-2.0",
+    tags=list(CARD_TAGS),
     repo_url=PAPER_URL,
     paper_url=PAPER_URL,
 ):
     """``ModelHubMixin`` for surrogates (see the module docstring). The card metadata every family
-    shares (library, license, paper) is declared here; a family adds its ``tags`` and ``pipeline_tag``."""
+    shares (library, license, tags, paper) is declared here; a family adds its ``tags`` and
+    ``pipeline_tag``."""
 
     #: keywords of ``from_pretrained`` beyond :data:`HUB_KEYWORDS`, passed to ``_from_pretrained``
     _load_options: ClassVar[tuple[str, ...]] = ()

@@ -55,8 +55,8 @@ log = logging.getLogger(__name__)
 KIND: Final = "forest"
 FORMAT_VERSION: Final = 1
 MODEL_FILE: Final = "model.skops"
-TAGS: Final = ["surrogate-hub", "einspace", "neural-architecture-search", "performance-prediction", "graf",
-               "random-forest", "skops"]
+#: card tags of this family, besides those of every surrogate (:data:`~.artifact.CARD_TAGS`)
+TAGS: Final = ["graf", "random-forest", "skops"]
 
 #: ``algorithm`` → the scikit-learn estimator class (``module:Class``).
 ALGORITHMS: Final[Mapping[str, str]] = {

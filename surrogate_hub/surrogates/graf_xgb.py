@@ -86,14 +86,8 @@ log = logging.getLogger(__name__)
 KIND: Final = "graf-xgb"
 FORMAT_VERSION: Final = 1
 MODEL_FILE: Final = "model.json"
-TAGS: Final = [
-    "surrogate-hub",
-    "einspace",
-    "neural-architecture-search",
-    "performance-prediction",
-    "graf",
-    "xgboost",
-]
+#: card tags of this family, besides those of every surrogate (:data:`~.artifact.CARD_TAGS`)
+TAGS: Final = ["graf", "xgboost"]
 
 #: XGBoost settings used when the config gives none; ``n_estimators`` is the number of boosting
 #: rounds, every other key is an XGBoost booster parameter.

@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 MODEL_CONFIG_FILE: Final = "model_config.json"
 WEIGHTS_FILE: Final = "model.safetensors"
 TOKENIZER_FILE: Final = "tokenizer.json"
-TAGS: Final = ["surrogate-hub", "einspace", "neural-architecture-search", "performance-prediction", "bert", "transformers"]
+#: card tags of this family, besides those of every surrogate (:data:`~..artifact.CARD_TAGS`)
+TAGS: Final = ["bert", "transformers"]
 #: sizes of the einspace-native model (a BertConfig's keywords)
 NATIVE_SIZES: Final[dict[str, int]] = {
     "hidden_size": 128,
