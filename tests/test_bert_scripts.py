@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from surrogate_hub.corpus import CorpusConfig, load
-from surrogate_hub.corpus.build import build
+from surrogate_hub.corpus import load
+from tests_support_corpus import build_small_corpus
 from tests_support_scripts import load_script as _script
 
 pytest.importorskip("transformers")
@@ -19,15 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Use 'content=
 
 @pytest.fixture(scope="module")
 def small_corpus(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("corpus") / "c"
-    cfg = CorpusConfig.from_dict({
-        "name": "bert-test", "output": str(out), "tasks": ["digits", "add-digits"],
-        "shared": {"random": 12}, "per_task": {"random": 4},
-        "budget": {"epochs": 1, "max_forward_seconds": None},
-        "limits": {"max_params": 20_000, "max_total_activation": 20_000, "max_depth": 8},
-    })
-    build(cfg, progress=False)
-    return out
+    return build_small_corpus(tmp_path_factory.mktemp("corpus") / "c", "bert-test")
 
 
 def test_fit_bert_then_publish_and_load_back(hub, small_corpus: Path, tmp_path: Path, torch1) -> None:

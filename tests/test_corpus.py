@@ -16,6 +16,8 @@ import yaml
 from surrogate_hub.corpus import COLUMNS, ConfigError, CorpusConfig, load
 from surrogate_hub.corpus.build import build, plan_jobs, read_shards
 from surrogate_hub.space import infer, parse
+from tests_support_corpus import config_file
+from tests_support_corpus import records as _records
 
 TINY = {
     "name": "tiny",
@@ -31,15 +33,7 @@ TINY = {
 
 
 def _config(tmp_path: Path, name: str, **over) -> Path:
-    raw = {**TINY, "output": str(tmp_path / name), **over}
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
-def _records(out: Path) -> dict[str, dict]:
-    records, _ = read_shards(out / "data", quarantine=False)
-    return {k: {c: v for c, v in r.items() if c != "train_seconds"} for k, r in records.items()}
+    return config_file(tmp_path, name, TINY, **over)
 
 
 @pytest.fixture(scope="module")

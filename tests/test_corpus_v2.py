@@ -33,6 +33,7 @@ from surrogate_hub.space import (
 from surrogate_hub.space.seeds import get_seed, list_seeds, parse_seed_spec, scaled_seed
 from surrogate_hub.tasks import get_task
 from surrogate_hub.train import Budget, train_architecture
+from tests_support_corpus import config_file
 
 TINY = {
     "name": "tiny-v2",
@@ -51,10 +52,7 @@ TINY = {
 
 
 def _config(tmp_path: Path, name: str, **over) -> Path:
-    raw = {**TINY, "output": str(tmp_path / name), **over}
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    return config_file(tmp_path, name, TINY, **over)
 
 
 # -- scaled seeds ---------------------------------------------------------------------------------

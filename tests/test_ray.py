@@ -17,6 +17,7 @@ import yaml
 
 from surrogate_hub.cli import main
 from surrogate_hub.evaluators import Job, JobRunner, LocalEvaluator, run_job
+from tests_support_corpus import records as _records
 
 CONV = "sequential(routing[im2col(3,1,1), computation<linear(16)>, col2im], computation<relu>)"
 TRAIN = {"epochs": 2, "batch_size": 64, "max_forward_seconds": None}
@@ -85,13 +86,6 @@ TINY = {
     "shard_size": 3,
     "seed": 3,
 }
-
-
-def _records(out: Path) -> dict[str, dict]:
-    from surrogate_hub.corpus.build import read_shards
-
-    records, _ = read_shards(out / "data", quarantine=False)
-    return {k: {c: v for c, v in r.items() if c != "train_seconds"} for k, r in records.items()}
 
 
 @pytest.mark.slow

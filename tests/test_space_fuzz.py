@@ -81,11 +81,11 @@ def _check_position(err: ParseError, text: str) -> None:
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 
 
-@FUZZ
-@given(damaged(COMPACT))
-def test_damaged_compact_strings(text):
+def _check_damaged(text: str, read) -> None:
+    """``read(text)`` raises a ParseError at a sane position, or its value round-trips through the
+    compact printer and, when valid at SHAPE, through the long one; a ShapeError names op, path and shapes."""
     try:
-        arch = parse(text)
+        arch = read(text)
     except ParseError as err:
         event("ParseError")
         _check_position(err, text)
@@ -101,23 +101,16 @@ def test_damaged_compact_strings(text):
     assert parse_long(long) == arch
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@FUZZ
+@given(damaged(COMPACT))
+def test_damaged_compact_strings(text):
+    _check_damaged(text, parse)
+
+
+@settings(FUZZ, max_examples=100)
 @given(damaged(LONG))
 def test_damaged_long_strings(text):
-    try:
-        arch = parse_long(text)
-    except ParseError as err:
-        event("ParseError")
-        _check_position(err, text)
-        return
-    assert parse(to_string(arch)) == arch
-    try:
-        long = to_long_string(arch, SHAPE)
-    except ShapeError:
-        event("ShapeError")
-        return
-    event("valid")
-    assert parse_long(long) == arch
+    _check_damaged(text, parse_long)
 
 
 # --- op-level fuzzing: swapped terminals reach corners the sampler never visits ----------------

@@ -371,9 +371,9 @@ def test_model_card_metadata_and_evaluation_table(fitted, tmp_path):
 def test_model_card_falls_back_to_the_builtin_template(fitted, tmp_path, monkeypatch):
     from huggingface_hub import ModelCard
 
-    from surrogate_hub.surrogates import graf_xgb
+    from surrogate_hub.surrogates import card
 
-    monkeypatch.setattr(graf_xgb, "CARD_TEMPLATE", tmp_path / "absent.md")
+    monkeypatch.setattr(card, "template_path", lambda kind: tmp_path / "absent.md")
     fitted.save_pretrained(tmp_path / "m")
     card = ModelCard.load(tmp_path / "m" / "README.md")
     assert card.data.library_name == "surrogate-hub" and "No evaluation recorded yet." in card.text

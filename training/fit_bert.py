@@ -16,7 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
+
+if str(Path(__file__).resolve().parent) not in sys.path:  # _fitting, also when this file is loaded by path
+    sys.path.append(str(Path(__file__).resolve().parent))
+from _fitting import add_fit_arguments, input_shape, read_metrics, record
 
 
 def _pretrain(args) -> int:
@@ -39,22 +44,12 @@ def _fit(args) -> int:
     settings = dict(
         base=args.base, encoding=args.encoding, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size,
         augmentations=tuple(args.augment), label_noise=args.label_noise, seed=args.seed,
-        default_input_shape=tuple(int(x) for x in args.input_shape.split(",")), default_num_classes=args.classes,
+        default_input_shape=input_shape(args.input_shape), default_num_classes=args.classes,
     )
     sur = BertSurrogate(device=args.device, **settings)
     fit_corpus(sur, args.corpus, revision=args.revision, fit_kwargs={"output_dir": args.checkpoints, "resume": args.resume})
-    if args.corpus_id:
-        sur.config = dataclasses.replace(sur.config, corpus=dataclasses.replace(sur.config.corpus, repo_or_path=args.corpus_id))
-    if args.metrics:
-        res = json.loads(args.metrics.read_text())
-        metrics = {}
-        for mode, label in (("loo", "loo"), ("within", "within_task")):
-            per = res[mode].get(args.method)
-            if per:
-                metrics[f"kendall_tau_{label}"] = {t: round(v["tau"], 4) for t, v in per.items() if t != "mean"}
-                metrics[f"kendall_tau_{label}_mean"] = round(per["mean"]["tau"], 4)
-                metrics[f"spearman_rho_{label}_mean"] = round(per["mean"]["rho"], 4)
-        sur.config = dataclasses.replace(sur.config, metrics=metrics)
+    metrics = read_metrics(args.metrics, args.method, digits=4) if args.metrics else None
+    record(sur, corpus_id=args.corpus_id, metrics=metrics)
     sur.save_pretrained(args.out, half=args.half, repo_id=args.repo_id)
     print(json.dumps({"out": str(args.out), "train": dataclasses.asdict(sur.train_result), "tokens": sur.fit_token_stats}, indent=1))
     return 0
@@ -72,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     pre.add_argument("--lr", type=float, default=5e-4)
     pre.add_argument("--max-tokens", type=int, default=256, help="leave out longer texts (counted)")
     fit = sub.add_parser("fit", help="fine-tune a BERT surrogate on a corpus and save it")
-    fit.add_argument("corpus", help="corpus folder or Hub dataset repo id")
-    fit.add_argument("--out", type=Path, required=True)
+    add_fit_arguments(fit, method="bert")
     fit.add_argument("--base", default="einspace-native", help="MLM folder from 'pretrain', minilm, a folder or a Hub id")
     fit.add_argument("--encoding", default="long", choices=["long", "compact"])
     fit.add_argument("--epochs", type=float, default=10.0)
@@ -83,12 +77,6 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--label-noise", type=float, default=0.0, help="sd of target noise (the paper: 0.005)")
     fit.add_argument("--checkpoints", type=Path, default=None, help="keep Trainer checkpoints here (resumable)")
     fit.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --checkpoints")
-    fit.add_argument("--revision", default=None, help="corpus revision (Hub)")
-    fit.add_argument("--corpus-id", default=None, help="Hub dataset id the corpus is published as")
-    fit.add_argument("--metrics", type=Path, default=None, help="evaluation JSON from training/evaluate.py")
-    fit.add_argument("--method", default="bert", help="which method's figures to record from --metrics")
-    fit.add_argument("--input-shape", default="3,32,32", help="default input shape stored in the config")
-    fit.add_argument("--classes", type=int, default=10)
     fit.add_argument("--half", action="store_true", help="store fp16 weights")
     fit.add_argument("--repo-id", default=None, help="the repo id the card names (default: the folder name)")
     for q in (pre, fit):

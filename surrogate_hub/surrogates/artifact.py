@@ -1,30 +1,41 @@
 """The persistence path every surrogate family shares: file names, resolving an artifact file in a
 folder or a Hub repo, reading ``config.json`` safely, the grammar check, and a Hub mixin.
 
-:class:`SurrogateHubMixin` is ``huggingface_hub.ModelHubMixin`` with three changes that every
-family needs: ``from_pretrained`` validates before constructing (the generic mixin would turn
+:class:`SurrogateHubMixin` is ``huggingface_hub.ModelHubMixin`` with the changes that every family
+needs: ``from_pretrained`` validates before constructing (the generic mixin would turn
 ``config.json`` keys into constructor arguments first) and refuses unknown keywords; a card written
 by ``save_pretrained``/``push_to_hub`` names *its* repo id (or the folder's name); the Hub keywords
-(:data:`HUB_KEYWORDS`) are passed through unchanged. A family implements ``_save_pretrained`` and
-``_from_pretrained(*, model_id, revision, cache_dir, force_download, local_files_only, token,
-**options)`` and lists its own load options in ``_load_options``.
+(:data:`HUB_KEYWORDS`) are passed through unchanged; ``save_pretrained`` refuses an unfitted
+surrogate. It also does the steps every family repeats: writing ``config.json``, reading and
+checking it (kind, format version, grammar) before any model file is fetched, and the model card.
+
+A family (which also subclasses :class:`~.base.SurrogateBase`, for ``_check_fitted``) sets
+``_kind`` (its ``surrogate`` kind), ``_config_class`` (with ``from_dict(raw, source)`` and
+``to_dict()``) and ``_card_name`` (the card's default model name), lists its own load options in
+``_load_options``, and implements ``_save_model(folder)`` (its model files),
+``_load(config, fetch, *, source, **options)`` (build the surrogate from a checked config;
+``fetch(filename)`` gives the path of another file of the artifact) and ``_card_values()`` (its
+template values); ``_check_config(config, source)`` may add checks.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-from huggingface_hub import ModelHubMixin
+from huggingface_hub import ModelCard, ModelCardData, ModelHubMixin
 
 from ..space.ops import grammar_hash, legacy_grammar_hashes
 from .errors import GrammarMismatchError, SurrogateLoadError
 
 __all__ = [
     "CARD_FILE",
+    "CARD_TAGS",
     "CONFIG_FILE",
     "HUB_KEYWORDS",
     "PAPER_URL",
@@ -33,6 +44,7 @@ __all__ = [
     "looks_like_repo_id",
     "read_config_file",
     "resolve_file",
+    "write_config",
 ]
 
 log = logging.getLogger(__name__)
@@ -40,6 +52,8 @@ log = logging.getLogger(__name__)
 CONFIG_FILE: Final = "config.json"
 CARD_FILE: Final = "README.md"
 PAPER_URL: Final = "https://arxiv.org/abs/2504.12971"
+#: The model card tags of every surrogate; each family adds its own.
+CARD_TAGS: Final = ("surrogate-hub", "einspace", "neural-architecture-search", "performance-prediction")
 #: The ``huggingface_hub`` download keywords every ``from_pretrained`` accepts.
 HUB_KEYWORDS: Final = ("revision", "cache_dir", "force_download", "local_files_only", "token")
 
@@ -105,6 +119,13 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return raw
 
 
+def write_config(folder: str | Path, config: Any) -> Path:
+    """Write ``config.to_dict()`` as ``folder/config.json`` (indented, one trailing newline)."""
+    path = Path(folder) / CONFIG_FILE
+    path.write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def check_grammar(trained_for: str, source: str, allow_grammar_mismatch: bool) -> None:
     """Refuse (or, when allowed, warn about) a surrogate trained for another einspace grammar."""
     current = grammar_hash()
@@ -124,11 +145,24 @@ def looks_like_repo_id(text: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- mixin
-class SurrogateHubMixin(ModelHubMixin):
-    """``ModelHubMixin`` for surrogates (see the module docstring)."""
+class SurrogateHubMixin(
+    ModelHubMixin,
+    library_name="surrogate-hub",
+    license="apache-2.0",
+    tags=list(CARD_TAGS),
+    repo_url=PAPER_URL,
+    paper_url=PAPER_URL,
+):
+    """``ModelHubMixin`` for surrogates (see the module docstring). The card metadata every family
+    shares (library, license, tags, paper) is declared here; a family adds its ``tags`` and
+    ``pipeline_tag``."""
 
     #: keywords of ``from_pretrained`` beyond :data:`HUB_KEYWORDS`, passed to ``_from_pretrained``
     _load_options: ClassVar[tuple[str, ...]] = ()
+    _kind: ClassVar[str]  #: the ``surrogate`` kind in ``config.json``; names the card template
+    _config_class: ClassVar[Any]  #: the family's config dataclass
+    _card_name: ClassVar[str]  #: the card's model name when neither a repo id nor a folder names it
+    config: Any
 
     @classmethod
     def from_pretrained(
@@ -161,6 +195,87 @@ class SurrogateHubMixin(ModelHubMixin):
             **options,
         )
 
+    @classmethod
+    def _from_pretrained(
+        cls,
+        *,
+        model_id: str,
+        revision: str | None,
+        cache_dir: str | Path | None,
+        force_download: bool,
+        local_files_only: bool,
+        token: str | bool | None,
+        allow_grammar_mismatch: bool = False,
+        **options: Any,
+    ):
+        """The loader behind ``from_pretrained``: validation comes first. ``config.json`` is read with
+        the family's readers and checked (grammar hash: an error unless ``allow_grammar_mismatch``;
+        then ``_check_config``) before ``_load`` fetches the model files."""
+        fetch = functools.partial(
+            resolve_file,
+            model_id,
+            revision=revision,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            local_files_only=local_files_only,
+            token=token,
+        )
+        config_path = fetch(CONFIG_FILE)
+        source = str(config_path)
+        config = cls._config_class.from_dict(read_config_file(config_path), source=source)
+        check_grammar(config.grammar_hash, source, allow_grammar_mismatch)
+        cls._check_config(config, source)
+        return cls._load(config, fetch, source=source, **options)
+
+    @classmethod
+    def _check_config(cls, config: Any, source: str) -> None:
+        """Family checks of a read ``config.json`` beyond kind, version and grammar (none here)."""
+
+    @classmethod
+    def _load(cls, config: Any, fetch: Callable[[str], Path], *, source: str, **options: Any):  # pragma: no cover
+        raise NotImplementedError
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """Write ``config.json`` and the model files (``_save_model``); ``save_pretrained`` then
+        writes the card (an existing ``README.md`` is replaced)."""
+        write_config(save_directory, self.config)
+        self._save_model(Path(save_directory))
+        (Path(save_directory) / CARD_FILE).unlink(missing_ok=True)
+
+    def _save_model(self, save_directory: Path) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- model card ---------------------------------------------------------------------------
+    def card_data(self, model_name: str | None = None) -> ModelCardData:
+        """The card's YAML metadata: library, tags, license, datasets and ``model-index`` metrics."""
+        from .card import eval_results
+
+        base = self._hub_mixin_info.model_card_data.to_dict()
+        corpus = self.config.corpus.repo_or_path
+        datasets = [corpus] if corpus and looks_like_repo_id(corpus) else None
+        name = model_name or self._card_name
+        results = eval_results(self.config.metrics, dataset_type=datasets[0] if datasets else "einspace-corpus")
+        return ModelCardData(**{**base, "datasets": datasets, "model_name": name, "eval_results": results or None})
+
+    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
+        """The ``README.md`` card from the family's packaged template ``surrogates/cards/<kind>.md``
+        (:func:`~.card.render_card`): the family's values (``_card_values``) and those every family
+        shows (:func:`~.card.common_card_values`); ``kwargs`` reach the template."""
+        from .card import common_card_values, render_card, template_path
+
+        data = self.card_data(kwargs.pop("model_name", None))
+        values = {
+            "model_name": data.model_name,
+            "kind": self._kind,
+            **self._card_values(),
+            **common_card_values(self.config),
+            **kwargs,
+        }
+        return render_card(data, values, template_path(self._kind))
+
+    def _card_values(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     def _lineage_card(self) -> dict[str, str]:
         """The card's lineage section (empty unless the config records a fine-tuning lineage)."""
         from .card import lineage_section
@@ -175,7 +290,9 @@ class SurrogateHubMixin(ModelHubMixin):
         model_card_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ):
-        """``ModelHubMixin.save_pretrained``; the card is named after ``repo_id``, else the folder."""
+        """``ModelHubMixin.save_pretrained``, refused before any folder is made when the surrogate is
+        not fitted; the card is named after ``repo_id``, else the folder."""
+        self._check_fitted()  # type: ignore[attr-defined]
         name = repo_id or Path(save_directory).resolve().name
         card_kwargs = {"model_name": name, **self._lineage_card(), **(model_card_kwargs or {})}
         return super().save_pretrained(save_directory, repo_id=repo_id, model_card_kwargs=card_kwargs, **kwargs)

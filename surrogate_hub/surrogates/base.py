@@ -25,26 +25,36 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
 
 import numpy as np
 
+from ..space.errors import ArchitectureError
 from ..space.printing import to_string
 from ..space.tree import Architecture
+from .errors import NotFittedError
 from .targets import training_rows
 
 __all__ = [
+    "FitRows",
     "RankedArch",
     "Ranking",
     "Surrogate",
     "SurrogateBase",
     "arch_texts",
     "check_archs",
+    "check_errors",
     "check_shape_and_classes",
+    "config_or_settings",
     "fit_corpus",
+    "fit_rows",
     "invalid_reason",
+    "is_count",
+    "is_shape",
+    "per_row",
+    "unscorable",
 ]
 
 log = logging.getLogger(__name__)
@@ -93,7 +103,6 @@ def check_shape_and_classes(input_shape: Any, num_classes: Any) -> None:
 def invalid_reason(arch: str | Architecture, input_shape: Sequence[int] | None) -> str:
     """Why ``arch`` cannot be scored: the parse or shape error at ``input_shape``, as one line."""
     from ..space import infer, parse
-    from ..space.errors import ArchitectureError
 
     try:
         value = parse(arch) if isinstance(arch, str) else arch
@@ -102,6 +111,89 @@ def invalid_reason(arch: str | Architecture, input_shape: Sequence[int] | None) 
     except ArchitectureError as err:
         return f"{type(err).__name__}: {err}"
     return "could not be scored (non-finite features)"
+
+
+def check_errors(errors: str) -> None:
+    """Refuse an ``errors`` policy other than ``"raise"`` and ``"nan"``."""
+    if errors not in ("raise", "nan"):
+        raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
+
+
+def unscorable(index: int, arch: str | Architecture, err: Exception, input_shape: Sequence[int] | None = None) -> ArchitectureError:
+    """The error for input row ``index`` that cannot be scored (at ``input_shape``, when it matters)."""
+    text = arch_texts([arch])[0]
+    short = text if len(text) <= 120 else text[:117] + "..."
+    at = f" at input shape {tuple(input_shape)}" if input_shape is not None else ""
+    return ArchitectureError(
+        f"architecture #{index} {short!r} cannot be scored{at}: {err} "
+        "(pass errors='nan' to give invalid architectures a NaN score)"
+    )
+
+
+def config_or_settings(config_class: Any, config: Any, settings: dict[str, Any]) -> Any:
+    """A surrogate's config: ``config``, or ``config_class.make(**settings)``; both is a ``TypeError``."""
+    if config is not None and settings:
+        raise TypeError("pass either a config or settings, not both")
+    return config if config is not None else config_class.make(**settings)
+
+
+# ------------------------------------------------------------------------------------ fit inputs
+def is_shape(value: Any) -> bool:
+    """Whether ``value`` is one input shape (a non-empty sequence of integers), not one per row."""
+    return isinstance(value, (tuple, list, np.ndarray)) and len(value) > 0 and all(
+        isinstance(d, (int, np.integer)) for d in value
+    )
+
+
+def is_count(value: Any) -> bool:
+    """Whether ``value`` is one class count, not one per row."""
+    return isinstance(value, (int, np.integer))
+
+
+def per_row(value: Any, n: int, default: Any, single: Callable[[Any], bool], what: str) -> list:
+    """``value`` for each of ``n`` rows: ``default`` when ``None``, repeated when ``single(value)``,
+    else the ``n`` values given."""
+    if value is None:
+        return [default] * n
+    if single(value):
+        return [value] * n
+    rows = list(value)
+    if len(rows) != n:
+        raise ValueError(f"{what}: got {len(rows)} values for {n} architectures")
+    return rows
+
+
+class FitRows(NamedTuple):
+    """The checked inputs of ``fit``, one entry per row (:func:`fit_rows`)."""
+
+    archs: list
+    targets: np.ndarray
+    tasks: list | None
+    input_shapes: list
+    num_classes: list
+
+
+def fit_rows(
+    archs: Iterable[str | Architecture],
+    targets: Sequence[float] | np.ndarray,
+    tasks: Sequence[str] | None,
+    input_shapes: Any,
+    num_classes: Any,
+    config: Any,
+) -> FitRows:
+    """``fit``'s arguments as rows: targets as float64, one task label, input shape and class count
+    per row (defaults: ``config.default_input_shape`` / ``config.default_num_classes``)."""
+    items = list(archs)
+    n = len(items)
+    y = np.asarray(targets, dtype=np.float64).reshape(-1)
+    if len(y) != n:
+        raise ValueError(f"got {n} architectures but {len(y)} targets")
+    task_list = None if tasks is None else list(tasks)
+    if task_list is not None and len(task_list) != n:
+        raise ValueError(f"got {n} architectures but {len(task_list)} task labels")
+    shapes = per_row(input_shapes, n, config.default_input_shape, is_shape, "input_shapes")
+    classes = per_row(num_classes, n, config.default_num_classes, is_count, "num_classes")
+    return FitRows(items, y, task_list, shapes, classes)
 
 
 class RankedArch(NamedTuple):
@@ -233,7 +325,8 @@ class Surrogate(Protocol):
 
 
 class SurrogateBase:
-    """Shared behaviour: ``rank`` from ``predict``. Subclasses implement ``fit`` and ``predict``.
+    """Shared behaviour: ``rank`` from ``predict``. Subclasses implement ``fit``, ``predict`` and an
+    ``is_fitted`` property (read by :meth:`_check_fitted`).
 
     Optional attributes read by :func:`fit_corpus`: ``zcp_names`` (the zero-cost proxies the
     surrogate consumes, passed to ``fit`` as ``zcp=``) and ``config`` (a dataclass with a
@@ -244,6 +337,12 @@ class SurrogateBase:
 
     def predict(self, archs, **kwargs) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        """Raise :class:`NotFittedError` unless ``self.is_fitted``."""
+        if not self.is_fitted:  # type: ignore[attr-defined]
+            name = type(self).__name__
+            raise NotFittedError(f"this {name} is not fitted: call fit() or load one with from_pretrained()")
 
     def rank(self, archs: Iterable[str | Architecture], **kwargs: Any) -> Ranking:
         """Score ``archs`` with :meth:`predict` (same keyword arguments) and sort best first; with

@@ -1,5 +1,6 @@
 """Pieces of ``config.json`` that every surrogate family shares: the target and corpus sections,
-strict key/type checks, and a registry of readers by ``format_version``.
+the checks and the reader of the fields every family has, strict key/type checks, and a registry
+of readers by ``format_version``.
 
 Each family's config is a frozen dataclass with ``surrogate`` (its kind) and ``format_version``
 fields; :class:`ConfigReaders` dispatches a raw ``config.json`` dict to the reader of its version,
@@ -8,14 +9,27 @@ so old artifacts stay loadable when the layout changes (one reader and one test 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 from .artifact import CONFIG_FILE
 from .errors import SurrogateLoadError
+from .targets import NORMALISATIONS
 
-__all__ = ["JSON_SCALARS", "LINEAGE_KEY", "ConfigReaders", "CorpusRef", "Lineage", "TargetConfig", "check_keys", "typed"]
+__all__ = [
+    "JSON_SCALARS",
+    "LINEAGE_KEY",
+    "ConfigReaders",
+    "CorpusRef",
+    "Lineage",
+    "TargetConfig",
+    "check_keys",
+    "check_shared_fields",
+    "read_shared_sections",
+    "typed",
+]
 
 C = TypeVar("C")
 JSON_SCALARS: Final = (str, int, float, bool, type(None))
@@ -68,7 +82,6 @@ class Lineage:
     parent: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        import dataclasses
         import json
 
         return json.loads(json.dumps(dataclasses.asdict(self)))
@@ -76,8 +89,6 @@ class Lineage:
     @classmethod
     def from_dict(cls, raw: Any, source: str = CONFIG_FILE) -> Lineage:
         """Read the ``lineage`` object of a ``config.json`` (strict keys and types)."""
-        import dataclasses
-
         where = "lineage"
         names = [f.name for f in dataclasses.fields(cls)]
         if not isinstance(raw, dict):
@@ -174,11 +185,53 @@ class ConfigReaders(Generic[C]):
         lineage = raw.get(LINEAGE_KEY)
         if LINEAGE_KEY in raw:  # optional in every version: the per-version readers never see it
             raw = {k: v for k, v in raw.items() if k != LINEAGE_KEY}
-        config = reader(raw, source)
+        try:
+            config = reader(raw, source)
+        except (ValueError, TypeError) as err:  # a value the config class refuses
+            if isinstance(err, SurrogateLoadError):
+                raise
+            raise SurrogateLoadError(f"{source}: {err}") from None
         if lineage is not None:
-            import dataclasses
-
             if not any(f.name == LINEAGE_KEY for f in dataclasses.fields(config)):  # type: ignore[arg-type]
                 raise SurrogateLoadError(f"{source}: {self.kind!r} surrogates record no {LINEAGE_KEY!r}; remove the key")
             config = dataclasses.replace(config, lineage=Lineage.from_dict(lineage, source))  # type: ignore[type-var]
         return config
+
+
+def check_shared_fields(config: Any) -> None:
+    """Check the fields every family's config has (``target.normalisation``,
+    ``default_input_shape``, ``default_num_classes``) and store the shape as a tuple; for a frozen
+    dataclass's ``__post_init__``."""
+    if config.target.normalisation not in NORMALISATIONS:
+        raise ValueError(f"target.normalisation must be one of {NORMALISATIONS}, got {config.target.normalisation!r}")
+    shape = tuple(config.default_input_shape)
+    if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
+        raise ValueError(f"default_input_shape must be three positive ints (C, H, W), got {shape!r}")
+    object.__setattr__(config, "default_input_shape", shape)
+    if not isinstance(config.default_num_classes, int) or config.default_num_classes < 1:
+        raise ValueError(f"default_num_classes must be a positive int, got {config.default_num_classes!r}")
+
+
+def read_shared_sections(raw: dict, source: str) -> dict[str, Any]:
+    """The ``config.json`` sections every family has, type-checked: ``grammar_hash``, ``target``,
+    ``corpus``, ``default_input_shape``, ``default_num_classes`` and ``metrics``, as keyword
+    arguments of the family's config class."""
+    tg = check_keys(raw["target"], [f.name for f in dataclasses.fields(TargetConfig)], "target", source)
+    co = check_keys(raw["corpus"], [f.name for f in dataclasses.fields(CorpusRef)], "corpus", source)
+    shape = typed(raw["default_input_shape"], list, "default_input_shape", source)
+    for d in shape:
+        typed(d, int, "default_input_shape[]", source)
+    return {
+        "grammar_hash": typed(raw["grammar_hash"], str, "grammar_hash", source),
+        "target": TargetConfig(
+            normalisation=typed(tg["normalisation"], str, "target.normalisation", source),
+            drop_zero=typed(tg["drop_zero"], bool, "target.drop_zero", source),
+        ),
+        "default_input_shape": tuple(shape),
+        "default_num_classes": typed(raw["default_num_classes"], int, "default_num_classes", source),
+        "corpus": CorpusRef(
+            repo_or_path=typed(co["repo_or_path"], (str, type(None)), "corpus.repo_or_path", source),
+            revision=typed(co["revision"], (str, type(None)), "corpus.revision", source),
+        ),
+        "metrics": typed(raw["metrics"], dict, "metrics", source),
+    }

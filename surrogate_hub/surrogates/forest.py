@@ -28,30 +28,14 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-from huggingface_hub import ModelCard, ModelCardData
+from huggingface_hub import ModelCardData
 
 from ..features.graf import GRAF_VERSION, feature_names
 from ..space.ops import grammar_hash
-from .artifact import (
-    CARD_FILE,
-    CONFIG_FILE,
-    PAPER_URL,
-    looks_like_repo_id,
-    read_config_file,
-    resolve_file,
-)
-from .card import common_card_values, eval_results, render_card, template_path
-from .config import (
-    JSON_SCALARS,
-    ConfigReaders,
-    CorpusRef,
-    TargetConfig,
-    check_keys,
-    typed,
-)
-from .errors import NotFittedError, SurrogateLoadError
-from .graf_xgb import FeatureSetConfig, GrafSurrogate, _check_compatible, read_common_sections
-from .targets import NORMALISATIONS
+from .artifact import CONFIG_FILE
+from .config import JSON_SCALARS, ConfigReaders, CorpusRef, TargetConfig, check_keys, check_shared_fields, typed
+from .errors import SurrogateLoadError
+from .graf_xgb import FeatureSetConfig, GrafSurrogate, read_common_sections
 
 __all__ = [
     "ALGORITHMS",
@@ -71,9 +55,8 @@ log = logging.getLogger(__name__)
 KIND: Final = "forest"
 FORMAT_VERSION: Final = 1
 MODEL_FILE: Final = "model.skops"
-CARD_TEMPLATE: Final = template_path(KIND)
-TAGS: Final = ["surrogate-hub", "einspace", "neural-architecture-search", "performance-prediction", "graf",
-               "random-forest", "skops"]
+#: card tags of this family, besides those of every surrogate (:data:`~.artifact.CARD_TAGS`)
+TAGS: Final = ["graf", "random-forest", "skops"]
 
 #: ``algorithm`` → the scikit-learn estimator class (``module:Class``).
 ALGORITHMS: Final[Mapping[str, str]] = {
@@ -128,22 +111,13 @@ class ForestSurrogateConfig:
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {sorted(ALGORITHMS)}, got {self.algorithm!r}")
-        if self.target.normalisation not in NORMALISATIONS:
-            raise ValueError(f"target.normalisation must be one of {NORMALISATIONS}, got {self.target.normalisation!r}")
         for key, value in self.forest_params.items():
             if not isinstance(value, JSON_SCALARS):
                 raise ValueError(f"forest_params.{key} must be a JSON scalar, got {type(value).__name__}")
         if "n_jobs" in self.forest_params:
             raise ValueError("forest_params.n_jobs is a runtime setting: pass ForestSurrogate(n_jobs=...) instead")
-        shape = tuple(self.default_input_shape)
-        if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
-            raise ValueError(f"default_input_shape must be three positive ints (C, H, W), got {shape!r}")
-        object.__setattr__(self, "default_input_shape", shape)
-        if not isinstance(self.default_num_classes, int) or self.default_num_classes < 1:
-            raise ValueError(f"default_num_classes must be a positive int, got {self.default_num_classes!r}")
-        zcp = self.feature_set.zcp
-        if len(set(zcp)) != len(zcp) or not all(isinstance(z, str) and z for z in zcp):
-            raise ValueError(f"feature_set.zcp must be distinct proxy names, got {zcp!r}")
+        check_shared_fields(self)
+        self.feature_set.check()
 
     @classmethod
     def make(
@@ -159,9 +133,8 @@ class ForestSurrogateConfig:
         default_num_classes: int = 10,
     ) -> ForestSurrogateConfig:
         """A config from flat settings; ``forest_params`` update :data:`DEFAULT_FOREST_PARAMS`."""
-        zcp = tuple(zcp)
         return cls(
-            feature_set=FeatureSetConfig(name=FeatureSetConfig.default_name(extras, zcp), extras=extras, zcp=zcp),
+            feature_set=FeatureSetConfig.make(extras, zcp),
             target=TargetConfig(normalisation=normalisation, drop_zero=drop_zero),
             algorithm=algorithm,
             forest_params={**DEFAULT_FOREST_PARAMS, **(forest_params or {})},
@@ -193,17 +166,12 @@ def _read_v1(raw: dict, source: str) -> ForestSurrogateConfig:
     params = typed(raw["forest_params"], dict, "forest_params", source)
     for key, value in params.items():
         typed(value, JSON_SCALARS, f"forest_params.{key}", source)
-    try:
-        return ForestSurrogateConfig(
-            algorithm=typed(raw["algorithm"], str, "algorithm", source),
-            forest_params=dict(params),
-            sklearn_version=typed(raw["sklearn_version"], (str, type(None)), "sklearn_version", source),
-            **read_common_sections(raw, source),
-        )
-    except ValueError as err:
-        if isinstance(err, SurrogateLoadError):
-            raise
-        raise SurrogateLoadError(f"{source}: {err}") from None
+    return ForestSurrogateConfig(
+        algorithm=typed(raw["algorithm"], str, "algorithm", source),
+        forest_params=dict(params),
+        sklearn_version=typed(raw["sklearn_version"], (str, type(None)), "sklearn_version", source),
+        **read_common_sections(raw, source),
+    )
 
 
 # ---------------------------------------------------------------------------------------- skops
@@ -265,15 +233,7 @@ def _estimator_class(algorithm: str) -> type:
 
 
 # ---------------------------------------------------------------------------------------- model
-class ForestSurrogate(
-    GrafSurrogate,
-    library_name="surrogate-hub",
-    tags=list(TAGS),
-    license="apache-2.0",
-    pipeline_tag="tabular-regression",
-    repo_url=PAPER_URL,
-    paper_url=PAPER_URL,
-):
+class ForestSurrogate(GrafSurrogate, tags=list(TAGS), pipeline_tag="tabular-regression"):
     """A random forest (or extra-trees) on GRAF (+ extras, + ZCP) features; see the module docstring.
 
     ``ForestSurrogate()`` uses the default config; ``ForestSurrogate(config)`` a given
@@ -282,18 +242,16 @@ class ForestSurrogate(
     """
 
     _load_options = ("allow_grammar_mismatch", "n_jobs")
+    _kind = KIND
+    _config_class = ForestSurrogateConfig
+    _card_name = "einspace-graf-forest"
 
     def __init__(self, config: ForestSurrogateConfig | None = None, *, n_jobs: int = 1, **settings: Any) -> None:
-        if config is not None and settings:
-            raise TypeError("pass either a config or settings, not both")
         self._model: Any = None
-        super().__init__(config if config is not None else ForestSurrogateConfig.make(**settings), n_jobs=n_jobs)
+        super().__init__(config, n_jobs=n_jobs, **settings)  # type: ignore[arg-type]
 
-    @GrafSurrogate.n_jobs.setter  # type: ignore[attr-defined]
-    def n_jobs(self, value: int) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < -1:
-            raise ValueError(f"n_jobs must be a positive int, or 0/-1 for all cores, got {value!r}")
-        self._n_jobs = value
+    def _set_threads(self) -> None:
+        """Give the fitted estimator :attr:`n_jobs` threads (scikit-learn's ``n_jobs``)."""
         if getattr(self, "_model", None) is not None:
             self._model.n_jobs = self._nthread()
 
@@ -310,10 +268,6 @@ class ForestSurrogate(
     @property
     def booster(self):  # pragma: no cover - guard
         raise AttributeError("a ForestSurrogate has no XGBoost booster; see .estimator")
-
-    def _check_fitted(self) -> None:
-        if self._model is None:
-            raise NotFittedError("this ForestSurrogate is not fitted: call fit() or load one with from_pretrained()")
 
     def __repr__(self) -> str:
         fs = self.config.feature_set
@@ -340,14 +294,16 @@ class ForestSurrogate(
 
     # -- hub I/O ------------------------------------------------------------------------------
     def _save_pretrained(self, save_directory: Path) -> None:
-        """Write ``config.json`` and ``model.skops``; ``save_pretrained`` then writes the card."""
+        """Record the scikit-learn version in the config, then write it and ``model.skops``."""
         import sklearn
+
+        self.config = dataclasses.replace(self.config, sklearn_version=sklearn.__version__)
+        super()._save_pretrained(save_directory)
+
+    def _save_model(self, save_directory: Path) -> None:
+        """Write ``model.skops`` (without the runtime ``n_jobs``)."""
         import skops.io as sio
 
-        self._check_fitted()
-        save_directory = Path(save_directory)
-        self.config = dataclasses.replace(self.config, sklearn_version=sklearn.__version__)
-        (save_directory / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n", encoding="utf-8")
         n_jobs = self._model.n_jobs
         self._model.n_jobs = None  # a runtime setting: not saved
         try:
@@ -356,33 +312,18 @@ class ForestSurrogate(
             tmp.replace(save_directory / MODEL_FILE)
         finally:
             self._model.n_jobs = n_jobs
-        (save_directory / CARD_FILE).unlink(missing_ok=True)
 
     @classmethod
-    def _from_pretrained(
-        cls,
-        *,
-        model_id: str,
-        revision: str | None,
-        cache_dir: str | Path | None,
-        force_download: bool,
-        local_files_only: bool,
-        token: str | bool | None,
-        allow_grammar_mismatch: bool = False,
-        n_jobs: int = 1,
+    def _load(
+        cls, config: ForestSurrogateConfig, fetch: Callable[[str], Path], *, source: str, n_jobs: int = 1
     ) -> ForestSurrogate:
-        """Validate ``config.json``, then load ``model.skops`` after the trusted-type check."""
+        """Load ``model.skops`` after the trusted-type check."""
         import sklearn
 
-        hub = dict(revision=revision, cache_dir=cache_dir, force_download=force_download,
-                   local_files_only=local_files_only, token=token)
-        config_path = resolve_file(model_id, CONFIG_FILE, **hub)
-        config = ForestSurrogateConfig.from_dict(read_config_file(config_path), source=str(config_path))
-        _check_compatible(config, str(config_path), allow_grammar_mismatch)  # type: ignore[arg-type]
         if config.sklearn_version and config.sklearn_version != sklearn.__version__:
             log.warning("%s: saved with scikit-learn %s, loading with %s; predictions may differ slightly",
-                        config_path, config.sklearn_version, sklearn.__version__)
-        model_path = resolve_file(model_id, MODEL_FILE, **hub)
+                        source, config.sklearn_version, sklearn.__version__)
+        model_path = fetch(MODEL_FILE)
         surrogate = cls(config)
         surrogate._model = _load_estimator(model_path, config, len(surrogate.feature_names))
         surrogate.n_jobs = n_jobs
@@ -390,26 +331,17 @@ class ForestSurrogate(
 
     # -- model card ---------------------------------------------------------------------------
     def card_data(self, model_name: str | None = None) -> ModelCardData:
-        base = self._hub_mixin_info.model_card_data.to_dict()
-        base["tags"] = [t for t in base.get("tags") or [] if t != "xgboost"]  # inherited from GrafSurrogate
-        corpus = self.config.corpus.repo_or_path
-        datasets = [corpus] if corpus and looks_like_repo_id(corpus) else None
-        name = model_name or "einspace-graf-forest"
-        results = eval_results(self.config.metrics, dataset_type=datasets[0] if datasets else "einspace-corpus")
-        return ModelCardData(**{**base, "datasets": datasets, "model_name": name, "eval_results": results or None})
+        data = super().card_data(model_name)
+        data.tags = [t for t in data.tags or [] if t != "xgboost"]  # inherited from GrafSurrogate
+        return data
 
-    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
-        """The ``README.md`` card from the packaged template ``surrogates/cards/forest.md``."""
+    def _card_values(self) -> dict[str, Any]:
         import sklearn
 
-
         cfg = self.config
-        data = self.card_data(kwargs.pop("model_name", None))
         fs = cfg.feature_set
         algo = "random forest" if cfg.algorithm == "random-forest" else "extra-trees ensemble"
-        values = {
-            "model_name": data.model_name,
-            "kind": KIND,
+        return {
             "description": (
                 f"A scikit-learn {algo} on the {len(feature_names(False))} GRAF neural-graph features"
                 + (" plus cheap extras (size, depth, output shape, parameters, FLOPs)" if fs.extras else "")
@@ -425,7 +357,4 @@ class ForestSurrogate(
             "graf_version": fs.graf_version or GRAF_VERSION,
             "n_features": len(self.feature_names),
             "zcp": ", ".join(fs.zcp) or "none",
-            **common_card_values(cfg),
-            **kwargs,
         }
-        return render_card(data, values, CARD_TEMPLATE)

@@ -40,22 +40,31 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-from huggingface_hub import ModelCard, ModelCardData
 
 from ..features.graf import GRAF_VERSION, feature_names, graf_matrix, names_hash
 from ..space.errors import ArchitectureError
 from ..space.ops import grammar_hash
 from ..space.tree import Architecture
-from .artifact import CARD_FILE, CONFIG_FILE, PAPER_URL, SurrogateHubMixin, check_grammar, looks_like_repo_id
+from .artifact import CONFIG_FILE, SurrogateHubMixin
 from .artifact import read_config_file, resolve_file  # noqa: F401  (re-exported: moved to .artifact)
-from .base import SurrogateBase, arch_texts, check_archs, check_shape_and_classes
-from .card import common_card_values, eval_results, render_card, template_path
+from .base import (
+    SurrogateBase,
+    check_archs,
+    check_errors,
+    check_shape_and_classes,
+    config_or_settings,
+    fit_rows,
+    is_count,
+    is_shape,
+    per_row,
+    unscorable,
+)
 from .config import JSON_SCALARS as _JSON_SCALARS
-from .config import LINEAGE_KEY, ConfigReaders, CorpusRef, Lineage, TargetConfig
+from .config import LINEAGE_KEY, ConfigReaders, CorpusRef, Lineage, TargetConfig, check_shared_fields, read_shared_sections
 from .config import check_keys as _check_keys
 from .config import typed as _typed
-from .errors import NotFittedError, SurrogateLoadError
-from .targets import NORMALISATIONS, normalise_targets
+from .errors import SurrogateLoadError
+from .targets import usable_targets
 from .xgb_numpy import UnsupportedModelError, load_forest
 
 __all__ = [
@@ -77,15 +86,8 @@ log = logging.getLogger(__name__)
 KIND: Final = "graf-xgb"
 FORMAT_VERSION: Final = 1
 MODEL_FILE: Final = "model.json"
-CARD_TEMPLATE: Final = template_path(KIND)
-TAGS: Final = [
-    "surrogate-hub",
-    "einspace",
-    "neural-architecture-search",
-    "performance-prediction",
-    "graf",
-    "xgboost",
-]
+#: card tags of this family, besides those of every surrogate (:data:`~.artifact.CARD_TAGS`)
+TAGS: Final = ["graf", "xgboost"]
 
 #: XGBoost settings used when the config gives none; ``n_estimators`` is the number of boosting
 #: rounds, every other key is an XGBoost booster parameter.
@@ -133,6 +135,17 @@ class FeatureSetConfig:
     def default_name(extras: bool, zcp: Sequence[str]) -> str:
         return "graf" + ("+extras" if extras else "") + ("+zcp" if zcp else "")
 
+    @classmethod
+    def make(cls, extras: bool = True, zcp: Iterable[str] = ()) -> FeatureSetConfig:
+        """The feature set of ``extras`` and the proxies ``zcp``, with its default name."""
+        zcp = tuple(zcp)
+        return cls(name=cls.default_name(extras, zcp), extras=extras, zcp=zcp)
+
+    def check(self) -> None:
+        """Refuse proxy names that are empty, not strings or repeated (for a config's ``__post_init__``)."""
+        if len(set(self.zcp)) != len(self.zcp) or not all(isinstance(z, str) and z for z in self.zcp):
+            raise ValueError(f"feature_set.zcp must be distinct proxy names, got {self.zcp!r}")
+
 
 @dataclass(frozen=True)
 class GrafSurrogateConfig:
@@ -161,17 +174,8 @@ class GrafSurrogateConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.ensemble, int) or isinstance(self.ensemble, bool) or self.ensemble < 1:
             raise ValueError(f"ensemble must be a positive int (the number of boosters), got {self.ensemble!r}")
-        if self.target.normalisation not in NORMALISATIONS:
-            raise ValueError(f"target.normalisation must be one of {NORMALISATIONS}, got {self.target.normalisation!r}")
-        shape = tuple(self.default_input_shape)
-        if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
-            raise ValueError(f"default_input_shape must be three positive ints (C, H, W), got {shape!r}")
-        object.__setattr__(self, "default_input_shape", shape)
-        if not isinstance(self.default_num_classes, int) or self.default_num_classes < 1:
-            raise ValueError(f"default_num_classes must be a positive int, got {self.default_num_classes!r}")
-        zcp = self.feature_set.zcp
-        if len(set(zcp)) != len(zcp) or not all(isinstance(z, str) and z for z in zcp):
-            raise ValueError(f"feature_set.zcp must be distinct proxy names, got {zcp!r}")
+        check_shared_fields(self)
+        self.feature_set.check()
 
     @classmethod
     def make(
@@ -187,9 +191,8 @@ class GrafSurrogateConfig:
         ensemble: int = 1,
     ) -> GrafSurrogateConfig:
         """A config from flat settings; ``xgb_params`` update :data:`DEFAULT_XGB_PARAMS`."""
-        zcp = tuple(zcp)
         return cls(
-            feature_set=FeatureSetConfig(name=FeatureSetConfig.default_name(extras, zcp), extras=extras, zcp=zcp),
+            feature_set=FeatureSetConfig.make(extras, zcp),
             target=TargetConfig(normalisation=normalisation, drop_zero=drop_zero),
             xgb_params={**DEFAULT_XGB_PARAMS, **(xgb_params or {})},
             default_input_shape=tuple(default_input_shape),  # type: ignore[arg-type]
@@ -234,20 +237,13 @@ def config_readers() -> dict[int, Callable[[dict, str], GrafSurrogateConfig]]:
 
 
 def read_common_sections(raw: dict, source: str) -> dict[str, Any]:
-    """The config sections every GRAF-feature family shares, type-checked: ``grammar_hash``,
-    ``feature_set``, ``target``, ``corpus``, ``default_input_shape``, ``default_num_classes`` and
-    ``metrics``, as keyword arguments of the family's config class."""
+    """The config sections every GRAF-feature family shares, type-checked: ``feature_set`` and those
+    of every family (:func:`~.config.read_shared_sections`), as keyword arguments of its config class."""
     fs = _check_keys(raw["feature_set"], [f.name for f in dataclasses.fields(FeatureSetConfig)], "feature_set", source)
-    tg = _check_keys(raw["target"], [f.name for f in dataclasses.fields(TargetConfig)], "target", source)
-    co = _check_keys(raw["corpus"], [f.name for f in dataclasses.fields(CorpusRef)], "corpus", source)
     zcp = _typed(fs["zcp"], list, "feature_set.zcp", source)
     for z in zcp:
         _typed(z, str, "feature_set.zcp[]", source)
-    shape = _typed(raw["default_input_shape"], list, "default_input_shape", source)
-    for d in shape:
-        _typed(d, int, "default_input_shape[]", source)
     return {
-        "grammar_hash": _typed(raw["grammar_hash"], str, "grammar_hash", source),
         "feature_set": FeatureSetConfig(
             name=_typed(fs["name"], str, "feature_set.name", source),
             graf_version=_typed(fs["graf_version"], str, "feature_set.graf_version", source),
@@ -255,17 +251,7 @@ def read_common_sections(raw: dict, source: str) -> dict[str, Any]:
             extras=_typed(fs["extras"], bool, "feature_set.extras", source),
             zcp=tuple(zcp),
         ),
-        "target": TargetConfig(
-            normalisation=_typed(tg["normalisation"], str, "target.normalisation", source),
-            drop_zero=_typed(tg["drop_zero"], bool, "target.drop_zero", source),
-        ),
-        "default_input_shape": tuple(shape),
-        "default_num_classes": _typed(raw["default_num_classes"], int, "default_num_classes", source),
-        "corpus": CorpusRef(
-            repo_or_path=_typed(co["repo_or_path"], (str, type(None)), "corpus.repo_or_path", source),
-            revision=_typed(co["revision"], (str, type(None)), "corpus.revision", source),
-        ),
-        "metrics": _typed(raw["metrics"], dict, "metrics", source),
+        **read_shared_sections(raw, source),
     }
 
 
@@ -281,48 +267,17 @@ def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
     params = _typed(raw["xgb_params"], dict, "xgb_params", source)
     for key, value in params.items():
         _typed(value, _JSON_SCALARS, f"xgb_params.{key}", source)
-    try:
-        return GrafSurrogateConfig(
-            surrogate=KIND,
-            format_version=1,
-            xgb_params=dict(params),
-            ensemble=ensemble,
-            **read_common_sections(raw, source),
-        )
-    except ValueError as err:
-        if isinstance(err, SurrogateLoadError):
-            raise
-        raise SurrogateLoadError(f"{source}: {err}") from None
-
-
-# ---------------------------------------------------------------------------------------- model
-def _single_shape(value: Any) -> bool:
-    return isinstance(value, (tuple, list, np.ndarray)) and len(value) > 0 and all(
-        isinstance(d, (int, np.integer)) for d in value
+    return GrafSurrogateConfig(
+        surrogate=KIND,
+        format_version=1,
+        xgb_params=dict(params),
+        ensemble=ensemble,
+        **read_common_sections(raw, source),
     )
 
 
-def _per_row(value: Any, n: int, default: Any, single: Callable[[Any], bool], what: str) -> list:
-    if value is None:
-        return [default] * n
-    if single(value):
-        return [value] * n
-    rows = list(value)
-    if len(rows) != n:
-        raise ValueError(f"{what}: got {len(rows)} values for {n} architectures")
-    return rows
-
-
-class GrafSurrogate(
-    SurrogateBase,
-    SurrogateHubMixin,
-    library_name="surrogate-hub",
-    tags=list(TAGS),
-    license="apache-2.0",
-    pipeline_tag="tabular-regression",
-    repo_url=PAPER_URL,
-    paper_url=PAPER_URL,
-):
+# ---------------------------------------------------------------------------------------- model
+class GrafSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_tag="tabular-regression"):
     """XGBoost on GRAF (+ extras, + ZCP) features; see the module docstring.
 
     ``GrafSurrogate()`` uses the default config; ``GrafSurrogate(config)`` a given
@@ -331,11 +286,12 @@ class GrafSurrogate(
     """
 
     _load_options = ("allow_grammar_mismatch", "n_jobs")
+    _kind = KIND
+    _config_class = GrafSurrogateConfig
+    _card_name = "einspace-graf-xgb"
 
     def __init__(self, config: GrafSurrogateConfig | None = None, *, n_jobs: int = 1, **settings: Any) -> None:
-        if config is not None and settings:
-            raise TypeError("pass either a config or settings, not both")
-        self.config: GrafSurrogateConfig = config if config is not None else GrafSurrogateConfig.make(**settings)
+        self.config: GrafSurrogateConfig = config_or_settings(self._config_class, config, settings)
         self._booster: Any = None
         self._forest: Any = None  #: numpy evaluator of a loaded model (:mod:`.xgb_numpy`); no xgboost
         self._model_path: Path | None = None  #: the loaded model file, for a lazy xgboost Booster
@@ -355,6 +311,10 @@ class GrafSurrogate(
         if not isinstance(value, int) or isinstance(value, bool) or value < -1:
             raise ValueError(f"n_jobs must be a positive int, or 0/-1 for all cores, got {value!r}")
         self._n_jobs = value
+        self._set_threads()
+
+    def _set_threads(self) -> None:
+        """Give the fitted model(s) :attr:`n_jobs` threads."""
         for booster in {id(b): b for b in [self._booster, *getattr(self, "_members", [])] if b is not None}.values():
             booster.set_param({"nthread": self._nthread()})
 
@@ -384,10 +344,6 @@ class GrafSurrogate(
             self._booster = _load_booster(self._model_path, self.feature_names)
             self._booster.set_param({"nthread": self._nthread()})
         return self._booster
-
-    def _check_fitted(self) -> None:
-        if self._booster is None and self._forest is None:
-            raise NotFittedError("this GrafSurrogate is not fitted: call fit() or load one with from_pretrained()")
 
     def __repr__(self) -> str:
         fs = self.config.feature_set
@@ -437,13 +393,12 @@ class GrafSurrogate(
         ``errors="nan"`` gives invalid architectures an all-NaN row (zcp columns included);
         ``errors="raise"`` raises an :class:`ArchitectureError` naming the first invalid one.
         """
-        if errors not in ("raise", "nan"):
-            raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
+        check_errors(errors)
         items = list(archs)
         n = len(items)
         cfg = self.config
-        shapes = _per_row(input_shapes, n, cfg.default_input_shape, _single_shape, "input_shapes")
-        classes = _per_row(num_classes, n, cfg.default_num_classes, lambda v: isinstance(v, (int, np.integer)), "num_classes")
+        shapes = per_row(input_shapes, n, cfg.default_input_shape, is_shape, "input_shapes")
+        classes = per_row(num_classes, n, cfg.default_num_classes, is_count, "num_classes")
         z = self._zcp_matrix(zcp, n)
         extras = cfg.feature_set.extras
         n_base = len(feature_names(extras))
@@ -465,13 +420,7 @@ class GrafSurrogate(
                 try:
                     graf_matrix([items[i]], *key, extras=extras)
                 except ArchitectureError as err:
-                    text = arch_texts([items[i]])[0]
-                    short = text if len(text) <= 120 else text[:117] + "..."
-                    at = f" at input shape {key[0]}" if extras else ""
-                    raise ArchitectureError(
-                        f"architecture #{i} {short!r} cannot be scored{at}: {err} "
-                        "(pass errors='nan' to give invalid architectures a NaN score)"
-                    ) from err
+                    raise unscorable(i, items[i], err, key[0] if extras else None) from err
                 raise ArchitectureError(f"architecture #{i} has non-finite features and cannot be scored")
             X[bad] = np.nan
         np.clip(X, -_F32_MAX, _F32_MAX, out=X)
@@ -496,32 +445,16 @@ class GrafSurrogate(
         ``target.normalisation``. ``weights``: one non-negative weight per row (XGBoost sample
         weights; default: all 1). Invalid architectures raise. Returns ``self``.
         """
-        items = list(archs)
+        items, y, task_list, shapes, classes = fit_rows(archs, targets, tasks, input_shapes, num_classes, self.config)
         n = len(items)
-        y = np.asarray(targets, dtype=np.float64).reshape(-1)
-        if len(y) != n:
-            raise ValueError(f"got {n} architectures but {len(y)} targets")
-        task_list = None if tasks is None else list(tasks)
-        if task_list is not None and len(task_list) != n:
-            raise ValueError(f"got {n} architectures but {len(task_list)} task labels")
-        shapes = _per_row(input_shapes, n, self.config.default_input_shape, _single_shape, "input_shapes")
-        classes = _per_row(num_classes, n, self.config.default_num_classes, lambda v: isinstance(v, (int, np.integer)), "num_classes")
         z = self._zcp_matrix(zcp, n)
         w = None
         if weights is not None:
             w = np.asarray(weights, dtype=np.float64).reshape(-1)
             if len(w) != n or not np.all(np.isfinite(w)) or (w < 0).any():
                 raise ValueError(f"weights must be {n} finite non-negative values, got {len(w)}")
-        keep = ~np.isnan(y)
-        if self.config.target.drop_zero:
-            keep &= y != 0
-        idx = np.flatnonzero(keep)
-        if len(idx) < 2:
-            raise ValueError(f"need at least 2 training rows with a usable target, got {len(idx)} of {n}")
-        if len(idx) < n:
-            log.info("dropped %d of %d rows (NaN or zero target)", n - len(idx), n)
-        groups = None if task_list is None else [task_list[i] for i in idx]
-        y_fit = normalise_targets(y[idx], groups, self.config.target.normalisation)
+        target = self.config.target
+        idx, y_fit = usable_targets(y, task_list, target.normalisation, target.drop_zero)
         X = self.features(
             [items[i] for i in idx],
             input_shapes=[shapes[i] for i in idx],
@@ -626,16 +559,11 @@ class GrafSurrogate(
         return scores, None
 
     # -- hub I/O ------------------------------------------------------------------------------
-    def _save_pretrained(self, save_directory: Path) -> None:
-        """Write ``config.json`` and ``model.json``; ``save_pretrained`` then writes the card
-        (:meth:`generate_model_card`; an existing ``README.md`` is replaced)."""
-        self._check_fitted()
-        save_directory = Path(save_directory)
-        (save_directory / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n", encoding="utf-8")
+    def _save_model(self, save_directory: Path) -> None:
+        """Write ``model.json`` (and ``model-<i>.json`` for the other boosters of an ensemble)."""
         self.booster.save_model(str(save_directory / MODEL_FILE))
         for i in range(1, self.config.ensemble):
             self._member_booster(i).save_model(str(save_directory / member_file(i)))
-        (save_directory / CARD_FILE).unlink(missing_ok=True)
 
     def _member_booster(self, i: int):
         """The ``i``-th booster of an ensemble (a loaded one is read by xgboost now)."""
@@ -643,42 +571,20 @@ class GrafSurrogate(
             return self._members[i]
         return _load_booster(self._model_path.with_name(member_file(i)), self.feature_names)
 
-    def save_pretrained(self, save_directory: str | Path, **kwargs: Any):
-        """``ModelHubMixin.save_pretrained`` (same arguments), refused before any folder is made
-        when the surrogate is not fitted."""
-        self._check_fitted()
-        return super().save_pretrained(save_directory, **kwargs)
+    @classmethod
+    def _check_config(cls, config: GrafSurrogateConfig, source: str) -> None:
+        check_feature_set(config.feature_set, source)
 
     @classmethod
-    def _from_pretrained(
-        cls,
-        *,
-        model_id: str,
-        revision: str | None,
-        cache_dir: str | Path | None,
-        force_download: bool,
-        local_files_only: bool,
-        token: str | bool | None,
-        allow_grammar_mismatch: bool = False,
-        n_jobs: int = 1,
+    def _load(
+        cls, config: GrafSurrogateConfig, fetch: Callable[[str], Path], *, source: str, n_jobs: int = 1
     ) -> GrafSurrogate:
-        """The loader behind ``from_pretrained`` (:class:`~.artifact.SurrogateHubMixin`): validation
-        comes first. A grammar-hash mismatch is an error unless ``allow_grammar_mismatch``;
-        ``n_jobs``: XGBoost threads for prediction."""
-        hub = dict(
-            revision=revision,
-            cache_dir=cache_dir,
-            force_download=force_download,
-            local_files_only=local_files_only,
-            token=token,
-        )
-        config_path = resolve_file(model_id, CONFIG_FILE, **hub)
-        config = GrafSurrogateConfig.from_dict(read_config_file(config_path), source=str(config_path))
-        _check_compatible(config, str(config_path), allow_grammar_mismatch)
-        model_path = resolve_file(model_id, MODEL_FILE, **hub)
+        """A surrogate of the checked ``config`` with the model files from ``fetch``; ``n_jobs``:
+        XGBoost threads for prediction."""
+        model_path = fetch(MODEL_FILE)
         surrogate = cls(config)
         surrogate._model_path = model_path
-        paths = [model_path] + [resolve_file(model_id, member_file(i), **hub) for i in range(1, config.ensemble)]
+        paths = [model_path] + [fetch(member_file(i)) for i in range(1, config.ensemble)]
         try:  # numpy trees: no xgboost import (a cold start); xgboost for what they do not cover
             forests = [load_forest(p, surrogate.feature_names) for p in paths]
             surrogate._forest, surrogate._member_forests = forests[0], (forests if config.ensemble > 1 else [])
@@ -690,25 +596,10 @@ class GrafSurrogate(
         return surrogate
 
     # -- model card ---------------------------------------------------------------------------
-    def card_data(self, model_name: str | None = None) -> ModelCardData:
-        """The card's YAML metadata: library, tags, license, datasets and ``model-index`` metrics."""
-        base = self._hub_mixin_info.model_card_data.to_dict()
-        corpus = self.config.corpus.repo_or_path
-        datasets = [corpus] if corpus and looks_like_repo_id(corpus) else None
-        name = model_name or "einspace-graf-xgb"
-        results = eval_results(self.config.metrics, dataset_type=datasets[0] if datasets else "einspace-corpus")
-        return ModelCardData(**{**base, "datasets": datasets, "model_name": name, "eval_results": results or None})
-
-    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
-        """The ``README.md`` card from the packaged template ``surrogates/cards/graf-xgb.md``
-        (:func:`~.card.render_card`); ``kwargs`` reach the template."""
-
+    def _card_values(self) -> dict[str, Any]:
         cfg = self.config
-        data = self.card_data(kwargs.pop("model_name", None))
         fs = cfg.feature_set
-        values = {
-            "model_name": data.model_name,
-            "kind": KIND,
+        return {
             "description": (
                 f"An XGBoost regressor on the {len(feature_names(False))} GRAF neural-graph features"
                 + (" plus cheap extras (size, depth, output shape, parameters, FLOPs)" if fs.extras else "")
@@ -722,17 +613,14 @@ class GrafSurrogate(
             "graf_version": fs.graf_version,
             "n_features": len(self.feature_names),
             "zcp": ", ".join(fs.zcp) or "none",
-            **common_card_values(cfg),
             "xgb_params": json.dumps(cfg.xgb_params, sort_keys=True),
-            **kwargs,
         }
-        return render_card(data, values, CARD_TEMPLATE)
 
 
 # ------------------------------------------------------------------------------------- helpers
-def _check_compatible(config: GrafSurrogateConfig, source: str, allow_grammar_mismatch: bool) -> None:
-    check_grammar(config.grammar_hash, source, allow_grammar_mismatch)
-    fs = config.feature_set
+def check_feature_set(fs: FeatureSetConfig, source: str) -> None:
+    """Refuse a feature set that this installation does not compute the same way (GRAF version,
+    feature names); ``source`` names the config in the error."""
     if fs.graf_version != GRAF_VERSION:
         raise SurrogateLoadError(
             f"{source}: trained on GRAF features version {fs.graf_version}, this installation computes "

@@ -17,6 +17,7 @@ NaN policy: NaN values stay NaN and are ignored when ranking or scaling the rest
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ from typing import Any, Final
 
 import numpy as np
 
-__all__ = ["NORMALISATIONS", "TrainingRows", "average_ranks", "normalise_targets", "training_rows"]
+__all__ = ["NORMALISATIONS", "TrainingRows", "average_ranks", "normalise_targets", "training_rows", "usable_targets"]
+
+log = logging.getLogger(__name__)
 
 #: Accepted ``method`` values of :func:`normalise_targets`.
 NORMALISATIONS: Final = ("percentile", "minmax", "none")
@@ -89,6 +92,28 @@ def normalise_targets(
         idx = np.asarray(rows)
         out[idx] = _normalise_group(v[idx], method)
     return out
+
+
+def usable_targets(
+    targets: np.ndarray,
+    groups: Sequence[Hashable] | None,
+    method: str = "percentile",
+    drop_zero: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows a surrogate fits on and their targets, normalised per group with ``method``:
+    ``(row indices, normalised targets)``. NaN targets, and zeros with ``drop_zero``, are dropped;
+    fewer than two usable rows is a ``ValueError``."""
+    y = np.asarray(targets, dtype=np.float64)
+    keep = ~np.isnan(y)
+    if drop_zero:
+        keep &= y != 0
+    idx = np.flatnonzero(keep)
+    if len(idx) < 2:
+        raise ValueError(f"need at least 2 training rows with a usable target, got {len(idx)} of {len(y)}")
+    if len(idx) < len(y):
+        log.info("dropped %d of %d rows (NaN or zero target)", len(y) - len(idx), len(y))
+    kept = None if groups is None else [groups[i] for i in idx]
+    return idx, normalise_targets(y[idx], kept, method)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,17 @@ from typing import Any, Final
 
 from ...space.ops import grammar_hash
 from ..artifact import CONFIG_FILE
-from ..config import LINEAGE_KEY, ConfigReaders, CorpusRef, Lineage, TargetConfig, check_keys, typed
-from ..errors import SurrogateLoadError
-from ..targets import NORMALISATIONS
+from ..config import (
+    LINEAGE_KEY,
+    ConfigReaders,
+    CorpusRef,
+    Lineage,
+    TargetConfig,
+    check_keys,
+    check_shared_fields,
+    read_shared_sections,
+    typed,
+)
 from .augment import AUGMENTATIONS
 from .text import ENCODINGS
 
@@ -82,16 +90,9 @@ class BertSurrogateConfig:
             raise ValueError(f"encoding must be one of {ENCODINGS}, got {self.encoding!r}")
         if self.tokenizer not in TOKENIZERS:
             raise ValueError(f"tokenizer must be one of {TOKENIZERS}, got {self.tokenizer!r}")
-        if self.target.normalisation not in NORMALISATIONS:
-            raise ValueError(f"target.normalisation must be one of {NORMALISATIONS}, got {self.target.normalisation!r}")
         if not isinstance(self.max_length, int) or self.max_length < 8:
             raise ValueError(f"max_length must be an int >= 8, got {self.max_length!r}")
-        shape = tuple(self.default_input_shape)
-        if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
-            raise ValueError(f"default_input_shape must be three positive ints (C, H, W), got {shape!r}")
-        object.__setattr__(self, "default_input_shape", shape)
-        if not isinstance(self.default_num_classes, int) or self.default_num_classes < 1:
-            raise ValueError(f"default_num_classes must be a positive int, got {self.default_num_classes!r}")
+        check_shared_fields(self)
 
     @classmethod
     def make(
@@ -151,50 +152,29 @@ def config_readers() -> dict:
 @_READERS.register(1)
 def _read_v1(raw: dict, source: str) -> BertSurrogateConfig:
     check_keys(raw, [f.name for f in dataclasses.fields(BertSurrogateConfig) if f.name != LINEAGE_KEY], "config", source)
-    tg = check_keys(raw["target"], [f.name for f in dataclasses.fields(TargetConfig)], "target", source)
     tr = check_keys(raw["training"], [f.name for f in dataclasses.fields(TrainingConfig)], "training", source)
-    co = check_keys(raw["corpus"], [f.name for f in dataclasses.fields(CorpusRef)], "corpus", source)
     number = (int, float)
-    shape = typed(raw["default_input_shape"], list, "default_input_shape", source)
-    for d in shape:
-        typed(d, int, "default_input_shape[]", source)
     augs = typed(tr["augmentations"], list, "training.augmentations", source)
     for a in augs:
         typed(a, str, "training.augmentations[]", source)
-    try:
-        return BertSurrogateConfig(
-            grammar_hash=typed(raw["grammar_hash"], str, "grammar_hash", source),
-            encoding=typed(raw["encoding"], str, "encoding", source),
-            base=typed(raw["base"], str, "base", source),
-            tokenizer=typed(raw["tokenizer"], str, "tokenizer", source),
-            max_length=typed(raw["max_length"], int, "max_length", source),
-            target=TargetConfig(
-                normalisation=typed(tg["normalisation"], str, "target.normalisation", source),
-                drop_zero=typed(tg["drop_zero"], bool, "target.drop_zero", source),
-            ),
-            training=TrainingConfig(
-                learning_rate=typed(tr["learning_rate"], number, "training.learning_rate", source),
-                weight_decay=typed(tr["weight_decay"], number, "training.weight_decay", source),
-                warmup_ratio=typed(tr["warmup_ratio"], number, "training.warmup_ratio", source),
-                scheduler=typed(tr["scheduler"], str, "training.scheduler", source),
-                epochs=typed(tr["epochs"], number, "training.epochs", source),
-                batch_size=typed(tr["batch_size"], int, "training.batch_size", source),
-                val_fraction=typed(tr["val_fraction"], number, "training.val_fraction", source),
-                patience=typed(tr["patience"], int, "training.patience", source),
-                augmentations=tuple(augs),
-                augment_p=typed(tr["augment_p"], number, "training.augment_p", source),
-                label_noise=typed(tr["label_noise"], number, "training.label_noise", source),
-                seed=typed(tr["seed"], int, "training.seed", source),
-            ),
-            default_input_shape=tuple(shape),  # type: ignore[arg-type]
-            default_num_classes=typed(raw["default_num_classes"], int, "default_num_classes", source),
-            corpus=CorpusRef(
-                repo_or_path=typed(co["repo_or_path"], (str, type(None)), "corpus.repo_or_path", source),
-                revision=typed(co["revision"], (str, type(None)), "corpus.revision", source),
-            ),
-            metrics=typed(raw["metrics"], dict, "metrics", source),
-        )
-    except (ValueError, TypeError) as err:
-        if isinstance(err, SurrogateLoadError):
-            raise
-        raise SurrogateLoadError(f"{source}: {err}") from None
+    return BertSurrogateConfig(
+        encoding=typed(raw["encoding"], str, "encoding", source),
+        base=typed(raw["base"], str, "base", source),
+        tokenizer=typed(raw["tokenizer"], str, "tokenizer", source),
+        max_length=typed(raw["max_length"], int, "max_length", source),
+        training=TrainingConfig(
+            learning_rate=typed(tr["learning_rate"], number, "training.learning_rate", source),
+            weight_decay=typed(tr["weight_decay"], number, "training.weight_decay", source),
+            warmup_ratio=typed(tr["warmup_ratio"], number, "training.warmup_ratio", source),
+            scheduler=typed(tr["scheduler"], str, "training.scheduler", source),
+            epochs=typed(tr["epochs"], number, "training.epochs", source),
+            batch_size=typed(tr["batch_size"], int, "training.batch_size", source),
+            val_fraction=typed(tr["val_fraction"], number, "training.val_fraction", source),
+            patience=typed(tr["patience"], int, "training.patience", source),
+            augmentations=tuple(augs),
+            augment_p=typed(tr["augment_p"], number, "training.augment_p", source),
+            label_noise=typed(tr["label_noise"], number, "training.label_noise", source),
+            seed=typed(tr["seed"], int, "training.seed", source),
+        ),
+        **read_shared_sections(raw, source),
+    )

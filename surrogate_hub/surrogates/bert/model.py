@@ -23,31 +23,20 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-from huggingface_hub import ModelCard, ModelCardData
 
 from ...space import as_architecture
 from ...space.errors import ArchitectureError
 from ...space.tree import Architecture
-from ..artifact import (
-    CARD_FILE,
-    CONFIG_FILE,
-    PAPER_URL,
-    SurrogateHubMixin,
-    check_grammar,
-    looks_like_repo_id,
-    read_config_file,
-    resolve_file,
-)
-from ..base import SurrogateBase, arch_texts
-from ..card import common_card_values, eval_results, render_card, template_path
-from ..errors import NotFittedError, SurrogateLoadError
-from ..targets import normalise_targets
+from ..artifact import SurrogateHubMixin
+from ..base import SurrogateBase, check_errors, config_or_settings, fit_rows, unscorable
+from ..errors import SurrogateLoadError
+from ..targets import usable_targets
 from .config import KIND, NATIVE, BertSurrogateConfig
 from .inference import DEFAULT_BATCH_SIZE, DEFAULT_MAX_TOKENS
 from .text import encode
@@ -60,8 +49,8 @@ log = logging.getLogger(__name__)
 MODEL_CONFIG_FILE: Final = "model_config.json"
 WEIGHTS_FILE: Final = "model.safetensors"
 TOKENIZER_FILE: Final = "tokenizer.json"
-CARD_TEMPLATE: Final = template_path(KIND)
-TAGS: Final = ["surrogate-hub", "einspace", "neural-architecture-search", "performance-prediction", "bert", "transformers"]
+#: card tags of this family, besides those of every surrogate (:data:`~..artifact.CARD_TAGS`)
+TAGS: Final = ["bert", "transformers"]
 #: sizes of the einspace-native model (a BertConfig's keywords)
 NATIVE_SIZES: Final[dict[str, int]] = {
     "hidden_size": 128,
@@ -91,31 +80,7 @@ def _cached_text(arch: str | Architecture, encoding: str, shape: tuple[int, ...]
     return encode(arch, encoding, shape)
 
 
-def _single_shape(value: Any) -> bool:
-    return isinstance(value, (tuple, list, np.ndarray)) and len(value) > 0 and all(isinstance(d, (int, np.integer)) for d in value)
-
-
-def _per_row(value: Any, n: int, default: Any, single, what: str) -> list:
-    if value is None:
-        return [default] * n
-    if single(value):
-        return [value] * n
-    rows = list(value)
-    if len(rows) != n:
-        raise ValueError(f"{what}: got {len(rows)} values for {n} architectures")
-    return rows
-
-
-class BertSurrogate(
-    SurrogateBase,
-    SurrogateHubMixin,
-    library_name="surrogate-hub",
-    tags=list(TAGS),
-    license="apache-2.0",
-    pipeline_tag="text-classification",
-    repo_url=PAPER_URL,
-    paper_url=PAPER_URL,
-):
+class BertSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_tag="text-classification"):
     """A BERT-family regressor on architecture text; see the module docstring.
 
     ``BertSurrogate(base="minilm", encoding="long", epochs=5, ...)``: the settings of
@@ -127,14 +92,15 @@ class BertSurrogate(
     """
 
     _load_options = ("allow_grammar_mismatch", "device")
+    _kind = KIND
+    _config_class = BertSurrogateConfig
+    _card_name = "einspace-bert"
 
     def __init__(
         self, config: BertSurrogateConfig | None = None, *, device: str | None = None,
         predict_batch_size: int = DEFAULT_BATCH_SIZE, max_tokens: int = DEFAULT_MAX_TOKENS, **settings: Any
     ) -> None:
-        if config is not None and settings:
-            raise TypeError("pass either a config or settings, not both")
-        self.config: BertSurrogateConfig = config if config is not None else BertSurrogateConfig.make(**settings)
+        self.config: BertSurrogateConfig = config_or_settings(self._config_class, config, settings)
         self.model: Any = None
         self.tokenizer: Any = None  # a tokenizers.Tokenizer
         self._device = device
@@ -155,10 +121,6 @@ class BertSurrogate(
     @property
     def is_fitted(self) -> bool:
         return self.model is not None and self.tokenizer is not None
-
-    def _check_fitted(self) -> None:
-        if not self.is_fitted:
-            raise NotFittedError("this BertSurrogate is not fitted: call fit() or load one with from_pretrained()")
 
     def __repr__(self) -> str:
         c = self.config
@@ -226,12 +188,7 @@ class BertSurrogate(
                 if errors == "nan":
                     out.append(None)
                     continue
-                text = arch_texts([a])[0]
-                short = text if len(text) <= 120 else text[:117] + "..."
-                raise ArchitectureError(
-                    f"architecture #{i} {short!r} cannot be scored at input shape {tuple(shape)}: {err} "
-                    "(pass errors='nan' to give invalid architectures a NaN score)"
-                ) from err
+                raise unscorable(i, a, err, shape) from err
         return out
 
     def tokenise(self, texts: Sequence[str]) -> list[list[int]]:
@@ -280,24 +237,11 @@ class BertSurrogate(
         to a temporary folder. Continues from the current weights when already fitted."""
         from .training import Example, train
 
-        items = list(archs)
-        n = len(items)
-        y = np.asarray(targets, dtype=np.float64).reshape(-1)
-        if len(y) != n:
-            raise ValueError(f"got {n} architectures but {len(y)} targets")
-        task_list = None if tasks is None else list(tasks)
-        if task_list is not None and len(task_list) != n:
-            raise ValueError(f"got {n} architectures but {len(task_list)} task labels")
-        shapes = [tuple(int(d) for d in s) for s in _per_row(input_shapes, n, self.config.default_input_shape, _single_shape, "input_shapes")]
-        classes = [int(k) for k in _per_row(num_classes, n, self.config.default_num_classes, lambda v: isinstance(v, (int, np.integer)), "num_classes")]
-        keep = ~np.isnan(y)
-        if self.config.target.drop_zero:
-            keep &= y != 0
-        idx = np.flatnonzero(keep)
-        if len(idx) < 2:
-            raise ValueError(f"need at least 2 training rows with a usable target, got {len(idx)} of {n}")
-        groups = None if task_list is None else [task_list[i] for i in idx]
-        y_fit = normalise_targets(y[idx], groups, self.config.target.normalisation)
+        items, y, task_list, shapes, classes = fit_rows(archs, targets, tasks, input_shapes, num_classes, self.config)
+        shapes = [tuple(int(d) for d in s) for s in shapes]
+        classes = [int(k) for k in classes]
+        target = self.config.target
+        idx, y_fit = usable_targets(y, task_list, target.normalisation, target.drop_zero)
         texts = self.texts([items[i] for i in idx], [shapes[i] for i in idx])
         if self.model is None:
             self.init_model(texts)
@@ -362,8 +306,7 @@ class BertSurrogate(
 
         from .inference import forward_scores
 
-        if errors not in ("raise", "nan"):
-            raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
+        check_errors(errors)
         if return_std and (not isinstance(dropout_passes, int) or dropout_passes < 2):
             raise ValueError(f"dropout_passes must be an int >= 2, got {dropout_passes!r}")
         self._check_fitted()
@@ -396,19 +339,16 @@ class BertSurrogate(
         return out, passes.std(axis=0)
 
     # -- hub I/O --------------------------------------------------------------------------------
-    def _save_pretrained(self, save_directory: Path, half: bool = False) -> None:
+    def _save_model(self, save_directory: Path) -> None:
+        """Write the transformers config, the weights (fp16 when saving with ``half=True``) and the tokenizer."""
         from safetensors.torch import save_file
 
-        self._check_fitted()
-        half = half or getattr(self, "_half", False)
-        save_directory = Path(save_directory)
-        (save_directory / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n", encoding="utf-8")
+        half = getattr(self, "_half", False)
         model_cfg = self.model.config.to_dict()
         (save_directory / MODEL_CONFIG_FILE).write_text(json.dumps(model_cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
         save_file(state, str(save_directory / WEIGHTS_FILE), metadata={"format": "pt", "surrogate": KIND})
         self.tokenizer.save(str(save_directory / TOKENIZER_FILE))
-        (save_directory / CARD_FILE).unlink(missing_ok=True)
 
     def save_pretrained(self, save_directory: str | Path, *, half: bool = False, **kwargs: Any):  # type: ignore[override]
         """``SurrogateHubMixin.save_pretrained``; ``half=True`` stores the weights as fp16 (half the
@@ -420,24 +360,11 @@ class BertSurrogate(
             self._half = False
 
     @classmethod
-    def _from_pretrained(
-        cls,
-        *,
-        model_id: str,
-        revision: str | None,
-        cache_dir: str | Path | None,
-        force_download: bool,
-        local_files_only: bool,
-        token: str | bool | None,
-        allow_grammar_mismatch: bool = False,
-        device: str | None = None,
+    def _load(
+        cls, config: BertSurrogateConfig, fetch: Callable[[str], Path], *, source: str, device: str | None = None
     ) -> BertSurrogate:
-        """The loader behind ``from_pretrained``: validation first (kind, version, grammar, files)."""
-        hub = dict(revision=revision, cache_dir=cache_dir, force_download=force_download, local_files_only=local_files_only, token=token)
-        config_path = resolve_file(model_id, CONFIG_FILE, **hub)
-        config = BertSurrogateConfig.from_dict(read_config_file(config_path), source=str(config_path))
-        check_grammar(config.grammar_hash, str(config_path), allow_grammar_mismatch)
-        paths = {name: resolve_file(model_id, name, **hub) for name in (MODEL_CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)}
+        """A surrogate of the checked ``config`` with the model files from ``fetch``, on ``device``."""
+        paths = {name: fetch(name) for name in (MODEL_CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)}
         sur = cls(config, device=device)
         sur.model = _load_model(paths[MODEL_CONFIG_FILE], paths[WEIGHTS_FILE]).to(sur.device).eval()
         sur.tokenizer = _load_tokenizer(paths[TOKENIZER_FILE])
@@ -447,23 +374,10 @@ class BertSurrogate(
         return sur
 
     # -- model card -----------------------------------------------------------------------------
-    def card_data(self, model_name: str | None = None) -> ModelCardData:
-        base = self._hub_mixin_info.model_card_data.to_dict()
-        corpus = self.config.corpus.repo_or_path
-        datasets = [corpus] if corpus and looks_like_repo_id(corpus) else None
-        name = model_name or "einspace-bert"
-        results = eval_results(self.config.metrics, dataset_type=datasets[0] if datasets else "einspace-corpus")
-        return ModelCardData(**{**base, "datasets": datasets, "model_name": name, "eval_results": results or None})
-
-    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
-        """The ``README.md`` card from the packaged template ``surrogates/cards/bert.md``."""
-
+    def _card_values(self) -> dict[str, Any]:
         cfg = self.config
-        data = self.card_data(kwargs.pop("model_name", None))
         mc = self.model.config if self.model is not None else None
-        values = {
-            "model_name": data.model_name,
-            "kind": KIND,
+        return {
             "description": (
                 f"A {getattr(mc, 'model_type', 'transformer')} sequence-regression model "
                 f"({self.n_parameters / 1e6:.2f}M parameters) that reads an einspace architecture as text "
@@ -477,11 +391,8 @@ class BertSurrogate(
             "hidden": getattr(mc, "hidden_size", "?"),
             "vocab": self.tokenizer.get_vocab_size() if self.tokenizer is not None else "?",
             "n_parameters": f"{self.n_parameters:,}",
-            "training": json.dumps(self.config.to_dict()["training"], sort_keys=True),
-            **common_card_values(cfg),
-            **kwargs,
+            "training": json.dumps(cfg.to_dict()["training"], sort_keys=True),
         }
-        return render_card(data, values, CARD_TEMPLATE)
 
 
 def _load_model(config_path: Path, weights_path: Path):
