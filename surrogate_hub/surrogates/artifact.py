@@ -1,12 +1,14 @@
 """The persistence path every surrogate family shares: file names, resolving an artifact file in a
 folder or a Hub repo, reading ``config.json`` safely, the grammar check, and a Hub mixin.
 
-:class:`SurrogateHubMixin` is ``huggingface_hub.ModelHubMixin`` with the changes that every family
-needs: ``from_pretrained`` validates before constructing (the generic mixin would turn
-``config.json`` keys into constructor arguments first) and refuses unknown keywords; a card written
-by ``save_pretrained``/``push_to_hub`` names *its* repo id (or the folder's name); the Hub keywords
+:class:`SurrogateHubMixin` gives every family the ``huggingface_hub`` mixin protocol
+(``save_pretrained`` / ``from_pretrained`` / ``push_to_hub``, the same arguments as
+``huggingface_hub.ModelHubMixin``) with the changes that every family needs: ``from_pretrained``
+validates before constructing and refuses unknown keywords; a card written by
+``save_pretrained``/``push_to_hub`` names *its* repo id (or the folder's name); the Hub keywords
 (:data:`HUB_KEYWORDS`) are passed through unchanged; ``save_pretrained`` refuses an unfitted
-surrogate. It also does the steps every family repeats: writing ``config.json``, reading and
+surrogate. It does not subclass ``ModelHubMixin``: ``huggingface_hub`` is imported only when the Hub
+or a model card is used, so loading a local folder (and ranking with it) starts fast. It also does the steps every family repeats: writing ``config.json``, reading and
 checking it (kind, format version, grammar) before any model file is fetched, and the model card.
 
 A family (which also subclasses :class:`~.base.SurrogateBase`, for ``_check_fitted``) sets
@@ -28,7 +30,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-from huggingface_hub import ModelCard, ModelCardData, ModelHubMixin
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from huggingface_hub import ModelCard, ModelCardData
 
 from ..space.ops import grammar_hash, legacy_grammar_hashes
 from .errors import GrammarMismatchError, SurrogateLoadError
@@ -145,17 +150,20 @@ def looks_like_repo_id(text: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- mixin
-class SurrogateHubMixin(
-    ModelHubMixin,
-    library_name="surrogate-hub",
-    license="apache-2.0",
-    tags=list(CARD_TAGS),
-    repo_url=PAPER_URL,
-    paper_url=PAPER_URL,
-):
-    """``ModelHubMixin`` for surrogates (see the module docstring). The card metadata every family
+class SurrogateHubMixin:
+    """The Hub mixin of surrogates (see the module docstring). The card metadata every family
     shares (library, license, tags, paper) is declared here; a family adds its ``tags`` and
-    ``pipeline_tag``."""
+    ``pipeline_tag`` as class keywords: ``class GrafSurrogate(..., tags=[...], pipeline_tag=...)``."""
+
+    _card_tags: ClassVar[tuple[str, ...]] = CARD_TAGS
+    _pipeline_tag: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, *, tags: list[str] | None = None, pipeline_tag: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if tags is not None:  # a family's own tags beside those of every surrogate (not its parent's)
+            cls._card_tags = tuple(CARD_TAGS) + tuple(tags)
+        if pipeline_tag is not None:
+            cls._pipeline_tag = pipeline_tag
 
     #: keywords of ``from_pretrained`` beyond :data:`HUB_KEYWORDS`, passed to ``_from_pretrained``
     _load_options: ClassVar[tuple[str, ...]] = ()
@@ -240,7 +248,6 @@ class SurrogateHubMixin(
         writes the card (an existing ``README.md`` is replaced)."""
         write_config(save_directory, self.config)
         self._save_model(Path(save_directory))
-        (Path(save_directory) / CARD_FILE).unlink(missing_ok=True)
 
     def _save_model(self, save_directory: Path) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -248,9 +255,12 @@ class SurrogateHubMixin(
     # -- model card ---------------------------------------------------------------------------
     def card_data(self, model_name: str | None = None) -> ModelCardData:
         """The card's YAML metadata: library, tags, license, datasets and ``model-index`` metrics."""
+        from huggingface_hub import ModelCardData
+
         from .card import eval_results
 
-        base = self._hub_mixin_info.model_card_data.to_dict()
+        base = {"library_name": "surrogate-hub", "license": "apache-2.0", "pipeline_tag": self._pipeline_tag,
+                "tags": sorted(set(self._card_tags))}
         corpus = self.config.corpus.repo_or_path
         datasets = [corpus] if corpus and looks_like_repo_id(corpus) else None
         name = model_name or self._card_name
@@ -287,17 +297,53 @@ class SurrogateHubMixin(
         save_directory: str | Path,
         *,
         repo_id: str | None = None,
+        push_to_hub: bool = False,
         model_card_kwargs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ):
-        """``ModelHubMixin.save_pretrained``, refused before any folder is made when the surrogate is
-        not fitted; the card is named after ``repo_id``, else the folder."""
+        **push_to_hub_kwargs: Any,
+    ) -> Any:
+        """Save ``config.json``, the model files and the card into ``save_directory`` (refused before
+        any folder is made when the surrogate is not fitted); the card is named after ``repo_id``,
+        else the folder. With ``push_to_hub``, upload the folder to ``repo_id`` (default: the
+        folder's name) and return the commit info, as ``ModelHubMixin.save_pretrained`` does."""
         self._check_fitted()  # type: ignore[attr-defined]
-        name = repo_id or Path(save_directory).resolve().name
+        folder = Path(save_directory)
+        name = repo_id or folder.resolve().name
         card_kwargs = {"model_name": name, **self._lineage_card(), **(model_card_kwargs or {})}
-        return super().save_pretrained(save_directory, repo_id=repo_id, model_card_kwargs=card_kwargs, **kwargs)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._save_pretrained(folder)
+        self.generate_model_card(**card_kwargs).save(folder / CARD_FILE)
+        if push_to_hub:
+            return self.push_to_hub(repo_id or folder.name, model_card_kwargs=model_card_kwargs, **push_to_hub_kwargs)
+        return None
 
-    def push_to_hub(self, repo_id: str, *, model_card_kwargs: dict[str, Any] | None = None, **kwargs: Any):
-        """``ModelHubMixin.push_to_hub`` (same arguments); the card is named after ``repo_id``."""
-        card_kwargs = {"model_name": repo_id, **self._lineage_card(), **(model_card_kwargs or {})}
-        return super().push_to_hub(repo_id, model_card_kwargs=card_kwargs, **kwargs)
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        commit_message: str = "Push surrogate with surrogate-hub",
+        private: bool | None = None,
+        token: str | None = None,
+        branch: str | None = None,
+        create_pr: bool | None = None,
+        allow_patterns: list[str] | str | None = None,
+        ignore_patterns: list[str] | str | None = None,
+        delete_patterns: list[str] | str | None = None,
+        model_card_kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        """Upload the saved surrogate to the Hub model repo ``repo_id`` (created if missing) in one
+        commit, with ``ModelHubMixin.push_to_hub``'s arguments; the card is named after ``repo_id``.
+        Returns the ``huggingface_hub`` commit info."""
+        import tempfile
+
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        repo_id = api.create_repo(repo_id=repo_id, private=private, exist_ok=True).repo_id
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / repo_id
+            self.save_pretrained(folder, repo_id=repo_id, model_card_kwargs=model_card_kwargs)
+            return api.upload_folder(
+                repo_id=repo_id, repo_type="model", folder_path=folder, commit_message=commit_message,
+                revision=branch, create_pr=create_pr, allow_patterns=allow_patterns,
+                ignore_patterns=ignore_patterns, delete_patterns=delete_patterns,
+            )

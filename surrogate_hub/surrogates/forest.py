@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-from huggingface_hub import ModelCardData
 
 from ..features.graf import GRAF_VERSION, feature_names
 from ..space.ops import grammar_hash
@@ -330,11 +329,6 @@ class ForestSurrogate(GrafSurrogate, tags=list(TAGS), pipeline_tag="tabular-regr
         return surrogate
 
     # -- model card ---------------------------------------------------------------------------
-    def card_data(self, model_name: str | None = None) -> ModelCardData:
-        data = super().card_data(model_name)
-        data.tags = [t for t in data.tags or [] if t != "xgboost"]  # inherited from GrafSurrogate
-        return data
-
     def _card_values(self) -> dict[str, Any]:
         import sklearn
 
