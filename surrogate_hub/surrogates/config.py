@@ -27,6 +27,8 @@ __all__ = [
     "TargetConfig",
     "check_keys",
     "check_shared_fields",
+    "check_spread_scale",
+    "optional_spread_scale",
     "read_shared_sections",
     "typed",
 ]
@@ -235,3 +237,24 @@ def read_shared_sections(raw: dict, source: str) -> dict[str, Any]:
         ),
         "metrics": typed(raw["metrics"], dict, "metrics", source),
     }
+
+
+def check_spread_scale(value: Any) -> None:
+    """A config's ``spread_scale``: a positive finite number (1.0: the raw spread)."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"spread_scale must be a positive finite number, got {value!r}")
+
+
+def optional_spread_scale(raw: Any, source: str) -> tuple[Any, float]:
+    """``(raw without "spread_scale", its value)``; absent (configs written before calibration) is 1.0."""
+    if not isinstance(raw, dict) or "spread_scale" not in raw:
+        return raw, 1.0
+    raw = dict(raw)
+    value = typed(raw.pop("spread_scale"), (int, float), "spread_scale", source)
+    try:
+        check_spread_scale(value)
+    except ValueError as err:
+        raise SurrogateLoadError(f"{source}: {err}") from None
+    return raw, float(value)

@@ -32,7 +32,17 @@ import numpy as np
 from ..features.graf import GRAF_VERSION, feature_names
 from ..space.ops import grammar_hash
 from .artifact import CONFIG_FILE
-from .config import JSON_SCALARS, ConfigReaders, CorpusRef, TargetConfig, check_keys, check_shared_fields, typed
+from .config import (
+    JSON_SCALARS,
+    ConfigReaders,
+    CorpusRef,
+    TargetConfig,
+    check_keys,
+    check_shared_fields,
+    check_spread_scale,
+    optional_spread_scale,
+    typed,
+)
 from .errors import SurrogateLoadError
 from .graf_xgb import FeatureSetConfig, GrafSurrogate, read_common_sections
 
@@ -106,8 +116,11 @@ class ForestSurrogateConfig:
     default_num_classes: int = 10
     corpus: CorpusRef = field(default_factory=CorpusRef)
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: factor applied to the trees' spread, calibrated on held-out tasks when fitting (:mod:`.spread`)
+    spread_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        check_spread_scale(self.spread_scale)
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {sorted(ALGORITHMS)}, got {self.algorithm!r}")
         for key, value in self.forest_params.items():
@@ -161,7 +174,9 @@ def config_readers() -> dict[int, Callable[[dict, str], ForestSurrogateConfig]]:
 
 @_READERS.register(1)
 def _read_v1(raw: dict, source: str) -> ForestSurrogateConfig:
-    check_keys(raw, [f.name for f in dataclasses.fields(ForestSurrogateConfig)], "config", source)
+    raw, spread = optional_spread_scale(raw, source)  # absent in forests saved before calibration
+    check_keys(raw, [f.name for f in dataclasses.fields(ForestSurrogateConfig) if f.name != "spread_scale"],
+               "config", source)
     params = typed(raw["forest_params"], dict, "forest_params", source)
     for key, value in params.items():
         typed(value, JSON_SCALARS, f"forest_params.{key}", source)
@@ -169,6 +184,7 @@ def _read_v1(raw: dict, source: str) -> ForestSurrogateConfig:
         algorithm=typed(raw["algorithm"], str, "algorithm", source),
         forest_params=dict(params),
         sklearn_version=typed(raw["sklearn_version"], (str, type(None)), "sklearn_version", source),
+        spread_scale=spread,
         **read_common_sections(raw, source),
     )
 
@@ -257,6 +273,9 @@ class ForestSurrogate(GrafSurrogate, tags=list(TAGS), pipeline_tag="tabular-regr
     @property
     def is_fitted(self) -> bool:
         return self._model is not None
+
+    def _has_spread(self) -> bool:
+        return True  # the spread of the trees
 
     @property
     def estimator(self) -> Any:

@@ -60,7 +60,17 @@ from .base import (
     unscorable,
 )
 from .config import JSON_SCALARS as _JSON_SCALARS
-from .config import LINEAGE_KEY, ConfigReaders, CorpusRef, Lineage, TargetConfig, check_shared_fields, read_shared_sections
+from .config import (
+    LINEAGE_KEY,
+    ConfigReaders,
+    CorpusRef,
+    Lineage,
+    TargetConfig,
+    check_shared_fields,
+    check_spread_scale,
+    optional_spread_scale,
+    read_shared_sections,
+)
 from .config import check_keys as _check_keys
 from .config import typed as _typed
 from .errors import SurrogateLoadError
@@ -170,10 +180,14 @@ class GrafSurrogateConfig:
     #: boosters fitted with seeds ``seed``, ``seed + 1``, ...: the score is their mean and
     #: ``predict(..., return_std=True)`` their standard deviation (1: a single booster, no spread)
     ensemble: int = 1
+    #: factor applied to the ensemble's spread, calibrated on held-out tasks when fitting
+    #: (:mod:`.spread`); 1.0: raw spread
+    spread_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.ensemble, int) or isinstance(self.ensemble, bool) or self.ensemble < 1:
             raise ValueError(f"ensemble must be a positive int (the number of boosters), got {self.ensemble!r}")
+        check_spread_scale(self.spread_scale)
         check_shared_fields(self)
         self.feature_set.check()
 
@@ -210,14 +224,16 @@ class GrafSurrogateConfig:
              "corpus": {"repo_or_path", "revision"}, "metrics": {...}}
 
         plus ``"lineage": {...}`` (:class:`~.config.Lineage`) on a fine-tuned surrogate only, and
-        ``"ensemble": k`` for an ensemble of k > 1 boosters (absent: one booster, so a single-booster
-        config keeps the layout above exactly).
+        ``"ensemble": k`` for an ensemble of k > 1 boosters and its ``"spread_scale"`` (absent: one
+        booster, so a single-booster config keeps the layout above exactly).
         """
         d = json.loads(json.dumps(dataclasses.asdict(self)))  # tuples → lists, a deep copy
         if d.get(LINEAGE_KEY) is None:
             d.pop(LINEAGE_KEY, None)
         if d["ensemble"] == 1:
             del d["ensemble"]
+        if d["spread_scale"] == 1.0:
+            del d["spread_scale"]
         return d
 
     @classmethod
@@ -257,7 +273,8 @@ def read_common_sections(raw: dict, source: str) -> dict[str, Any]:
 
 @_reader(1)
 def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
-    top = [f.name for f in dataclasses.fields(GrafSurrogateConfig) if f.name not in (LINEAGE_KEY, "ensemble")]
+    top = [f.name for f in dataclasses.fields(GrafSurrogateConfig) if f.name not in (LINEAGE_KEY, "ensemble", "spread_scale")]
+    raw, spread = optional_spread_scale(raw, source)
     if isinstance(raw, dict) and "ensemble" in raw:  # optional: absent means one booster
         raw = dict(raw)
         ensemble = _typed(raw.pop("ensemble"), int, "ensemble", source)
@@ -272,6 +289,7 @@ def _read_v1(raw: dict, source: str) -> GrafSurrogateConfig:
         format_version=1,
         xgb_params=dict(params),
         ensemble=ensemble,
+        spread_scale=spread,
         **read_common_sections(raw, source),
     )
 
@@ -437,6 +455,7 @@ class GrafSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_
         num_classes: Any = None,
         zcp: Any = None,
         weights: Sequence[float] | np.ndarray | None = None,
+        calibrate_spread: bool = True,
     ) -> GrafSurrogate:
         """Fit on raw accuracies ``targets`` (one per architecture).
 
@@ -444,6 +463,10 @@ class GrafSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_
         the rest are normalised per task (``tasks``; ``None``: all rows are one group) with
         ``target.normalisation``. ``weights``: one non-negative weight per row (XGBoost sample
         weights; default: all 1). Invalid architectures raise. Returns ``self``.
+
+        A model with a spread (an ensemble, a forest) also calibrates it unless
+        ``calibrate_spread=False``: refits with whole tasks held out (at most 5) give the
+        ``spread_scale`` of the config (:mod:`.spread`); this costs up to 5 more fits.
         """
         items, y, task_list, shapes, classes = fit_rows(archs, targets, tasks, input_shapes, num_classes, self.config)
         n = len(items)
@@ -461,8 +484,30 @@ class GrafSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_
             num_classes=[classes[i] for i in idx],
             zcp=None if z is None else z[idx],
         )
-        self._fit_matrix(X, y_fit, None if w is None else w[idx])
+        w_fit = None if w is None else w[idx]
+        scale = 1.0
+        if calibrate_spread and self._has_spread():
+            groups = ["all"] * len(idx) if task_list is None else [task_list[i] for i in idx]
+            scale = self._calibrate_spread(X, y_fit, w_fit, groups)
+        self.config = dataclasses.replace(self.config, spread_scale=scale)
+        self._fit_matrix(X, y_fit, w_fit)
         return self
+
+    def _has_spread(self) -> bool:
+        """Whether ``predict(..., return_std=True)`` has a spread (an ensemble of boosters)."""
+        return self.config.ensemble > 1
+
+    def _calibrate_spread(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None, groups: list[str]) -> float:
+        """:func:`~.spread.spread_scale` with refits of a copy of this surrogate (same config)."""
+        from .spread import spread_scale
+
+        def fit_predict(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            probe = type(self)(self.config, n_jobs=self.n_jobs)
+            probe._fit_matrix(X[train], y[train], None if w is None else w[train])
+            mean, spread = probe._predict_matrix(X[test], True)
+            return mean, spread
+
+        return spread_scale(fit_predict, y, groups)
 
     def _fit_matrix(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> None:
         """Fit the model on the feature matrix ``X`` and normalised targets ``y`` (subclasses
@@ -497,7 +542,8 @@ class GrafSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_
         """Scores (float64, higher = better) for ``archs`` at ``input_shape``/``num_classes``
         (default: the config's, or the task's); NaN for invalid architectures when ``errors="nan"``.
         ``return_std=True`` returns ``(scores, spread)``: the standard deviation of the ensemble's
-        members' scores (NaN where the score is NaN); only surrogates fitted as an ensemble have one.
+        members' scores times the config's calibrated ``spread_scale`` (NaN where the score is NaN);
+        only surrogates fitted as an ensemble have one.
 
         A surrogate with zero-cost proxies needs ``zcp`` (precomputed) or ``task`` (a task name,
         ``"npy:ROOT/NAME"`` or a :class:`~surrogate_hub.tasks.Task`): the proxies are then computed
@@ -535,6 +581,7 @@ class GrafSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_
         scores[invalid] = np.nan
         if not return_std:
             return scores
+        std = std * self.config.spread_scale
         std[invalid] = np.nan
         return scores, std
 
