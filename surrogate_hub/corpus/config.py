@@ -87,25 +87,14 @@ class CorpusConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> CorpusConfig:
         path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML: {err}") from None
-        return cls.from_dict(raw, source=str(path))
+        return cls.from_dict(_read_yaml(path, "config file not found"), source=str(path))
 
     @classmethod
     def from_corpus(cls, folder: str | Path) -> CorpusConfig:
         """The config a corpus folder was built with (its ``config.resolved.yaml``); keys added to
         the config since that build take their defaults."""
         path = Path(folder) / RESOLVED
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: not found (is {folder} a corpus folder written by the builder?)") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML: {err}") from None
+        raw = _read_yaml(path, f"not found (is {folder} a corpus folder written by the builder?)")
         if not isinstance(raw, dict) or not isinstance(raw.get("config"), dict):
             raise ConfigError(f"{path}: expected a mapping with a 'config' section")
         return cls.from_dict(raw["config"], source=str(path))
@@ -249,3 +238,14 @@ def _plain(obj):
     if isinstance(obj, (list, tuple)):
         return [_plain(v) for v in obj]
     return obj
+
+
+def _read_yaml(path: Path, missing: str) -> Any:
+    """The YAML document in ``path``; a :class:`ConfigError` ``"{path}: {missing}"`` when there is
+    no such file, or saying why it is not valid YAML."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {missing}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
