@@ -1,7 +1,8 @@
 """A durable cache of training results, and :class:`CachedEvaluator`, which consults it before any backend trains.
 
 Training is deterministic given the architecture, the task (and its data seed), the training seed,
-the budget, the device type and the grammar (see :mod:`surrogate_hub.train`), so runs that propose
+the budget, the device type, the grammar and the code (package and torch versions; see
+:mod:`surrogate_hub.train`), so runs that propose
 the same candidate (the strategies of one benchmark share their initial population) need train it
 only once. :class:`ResultCache` keeps one small JSON file per key in a folder, written to a private
 temporary file, fsynced and renamed into place: a file on disk is always complete, a kill at any
@@ -55,15 +56,28 @@ def _budget_hash(budget: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _versions() -> dict[str, str]:
+    """The versions of the code that trains: this package and torch (read from metadata, no import)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .. import __version__
+
+    try:
+        torch = version("torch")
+    except PackageNotFoundError:  # pragma: no cover - training needs torch
+        torch = "?"
+    return {"package": __version__, "torch": torch}
+
+
 def job_key(job: Job) -> dict[str, Any]:
     """What decides ``job``'s result: kind, canonical architecture, task, seeds, budget hash,
-    device type (``cuda:1`` → ``cuda``) and grammar hash."""
+    device type (``cuda:1`` → ``cuda``), grammar hash and the package and torch versions."""
     from ..space import grammar_hash
 
     return {
         "kind": job.kind, "arch": _canonical_arch(job.arch), "task": job.task, "task_seed": job.task_seed,
         "seed": job.seed, "budget": _budget_hash(job.budget), "device": str(job.device).partition(":")[0],
-        "grammar": grammar_hash(),
+        "grammar": grammar_hash(), **_versions(),
     }
 
 
