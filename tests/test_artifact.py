@@ -38,6 +38,12 @@ def test_card_names_the_folder_or_the_given_repo_id(fitted, tmp_path):
     assert card.data.model_name == "lab/graf-v2" and "einspace-graf-xgb" not in card.text
 
 
+def test_push_keywords_without_push_are_errors_and_write_nothing(fitted, tmp_path):
+    with pytest.raises(TypeError, match="only apply with push_to_hub=True"):
+        fitted.save_pretrained(tmp_path / "graf", private=True)
+    assert not (tmp_path / "graf").exists()
+
+
 def test_unknown_from_pretrained_keywords_are_errors(fitted, tmp_path):
     fitted.save_pretrained(tmp_path / "m")
     with pytest.raises(TypeError, match=r"unknown keyword argument\(s\) \['n_job'\].*'n_jobs'"):

@@ -8,8 +8,9 @@ validates before constructing and refuses unknown keywords; a card written by
 ``save_pretrained``/``push_to_hub`` names *its* repo id (or the folder's name); the Hub keywords
 (:data:`HUB_KEYWORDS`) are passed through unchanged; ``save_pretrained`` refuses an unfitted
 surrogate. It does not subclass ``ModelHubMixin``: ``huggingface_hub`` is imported only when the Hub
-or a model card is used, so loading a local folder (and ranking with it) starts fast. It also does the steps every family repeats: writing ``config.json``, reading and
-checking it (kind, format version, grammar) before any model file is fetched, and the model card.
+or a model card is used, so loading a local folder (and ranking with it) starts fast. It also does
+the steps every family repeats: writing ``config.json``, reading and checking it (kind, format
+version, grammar) before any model file is fetched, and the model card.
 
 A family (which also subclasses :class:`~.base.SurrogateBase`, for ``_check_fitted``) sets
 ``_kind`` (its ``surrogate`` kind), ``_config_class`` (with ``from_dict(raw, source)`` and
@@ -28,9 +29,7 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, Final
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 if TYPE_CHECKING:
     from huggingface_hub import ModelCard, ModelCardData
@@ -306,6 +305,8 @@ class SurrogateHubMixin:
         else the folder. With ``push_to_hub``, upload the folder to ``repo_id`` (default: the
         folder's name) and return the commit info, as ``ModelHubMixin.save_pretrained`` does."""
         self._check_fitted()  # type: ignore[attr-defined]
+        if push_to_hub_kwargs and not push_to_hub:
+            raise TypeError(f"save_pretrained() got keyword(s) {sorted(push_to_hub_kwargs)} that only apply with push_to_hub=True")
         folder = Path(save_directory)
         name = repo_id or folder.resolve().name
         card_kwargs = {"model_name": name, **self._lineage_card(), **(model_card_kwargs or {})}
