@@ -91,21 +91,8 @@ def predict_with_spread(ctx: SearchContext, cands: list[Candidate]) -> tuple[np.
     """Mean scores and spreads of ``cands`` from the run's surrogate (the mean is stored on each
     candidate, as :meth:`~.engine.SearchContext.predict` does). A surrogate without a spread is a
     :class:`~.engine.SearchSetupError` saying which surrogates have one."""
-    from .engine import SearchSetupError
-
     kwargs: dict[str, Any] = {"zcp": ctx.zcp(cands)} if ctx.zcp_names else {}
-    try:
-        mean, std = ctx.surrogate.predict(
-            [c.arch for c in cands], input_shape=ctx.input_shape, num_classes=ctx.num_classes, errors="nan",
-            return_std=True, **kwargs,
-        )
-    except (TypeError, ValueError) as err:
-        if "return_std" not in str(err) and "spread" not in str(err):
-            raise
-        raise SearchSetupError(
-            f"acquisition {ctx.cfg.acquisition!r} needs a surrogate with a spread (a forest surrogate, or a "
-            f"GRAF-XGB ensemble fitted with ensemble >= 2); {ctx.cfg.surrogate!r} has none ({err})"
-        ) from None
+    mean, std = _predict_with_spread(ctx, [c.arch for c in cands], kwargs)
     for cand, s in zip(cands, mean):
         cand.predicted = None if np.isnan(s) else float(s)
     return np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
@@ -114,12 +101,18 @@ def predict_with_spread(ctx: SearchContext, cands: list[Candidate]) -> tuple[np.
 def check_spread(ctx: SearchContext) -> None:
     """Fail before anything is trained when the run's acquisition needs a spread the surrogate
     cannot give (one probe prediction; an unscorable probe is fine)."""
+    kwargs: dict[str, Any] = {"zcp": np.zeros((1, len(ctx.zcp_names)))} if ctx.zcp_names else {}
+    _predict_with_spread(ctx, ["computation<identity>"], kwargs)
+
+
+def _predict_with_spread(ctx: SearchContext, archs: list[str], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """``ctx.surrogate.predict(..., return_std=True)``; a surrogate without a spread is a
+    :class:`~.engine.SearchSetupError` naming the acquisition."""
     from .engine import SearchSetupError
 
-    kwargs: dict[str, Any] = {"zcp": np.zeros((1, len(ctx.zcp_names)))} if ctx.zcp_names else {}
     try:
-        ctx.surrogate.predict(["computation<identity>"], input_shape=ctx.input_shape, num_classes=ctx.num_classes,
-                              errors="nan", return_std=True, **kwargs)
+        return ctx.surrogate.predict(archs, input_shape=ctx.input_shape, num_classes=ctx.num_classes,
+                                     errors="nan", return_std=True, **kwargs)
     except (TypeError, ValueError) as err:
         if "return_std" not in str(err) and "spread" not in str(err):
             raise
