@@ -444,3 +444,58 @@ def test_a_build_can_be_extended_with_more_evolution(tmp_path: Path, built: Path
     fewer = {**TINY["evolution"], "iterations": 1}
     with pytest.raises(ConfigError, match="evolution"):
         build(CorpusConfig.from_yaml(_config(tmp_path, "extend", evolution=fewer)), progress=False)
+
+
+def test_a_task_can_be_replaced_by_one_with_the_same_input_shape(tmp_path: Path, built: Path) -> None:
+    """The swapped task's records go, the new task trains the same architectures, the rest stays."""
+    import shutil
+
+    out = tmp_path / "swap"
+    shutil.copytree(built, out)
+    before, _ = read_shards(out / "data", quarantine=False)
+    budgets = {"tile-digits": {"epochs": 1}}
+    cfg = CorpusConfig.from_yaml(_config(tmp_path, "swap", tasks=["digits", "tile-digits"], task_budgets=budgets))
+    with pytest.raises(ConfigError, match="--replace-task tile-count=tile-digits"):
+        build(cfg, progress=False)
+    build(cfg, progress=False, replace={"tile-count": "tile-digits"})
+    after, _ = read_shards(out / "data", quarantine=False)
+    assert {k: v for k, v in before.items() if v["task"] == "digits"} == {k: v for k, v in after.items() if v["task"] == "digits"}
+    assert not [r for r in after.values() if r["task"] == "tile-count"]
+    new = {k: r for k, r in after.items() if r["task"] == "tile-digits"}
+    static = {k: r for k, r in before.items() if r["task"] == "tile-count" and r["origin"] != "evolution"}
+    assert {k.replace("tile-count", "tile-digits"): r["arch"] for k, r in static.items()} == {
+        k: r["arch"] for k, r in new.items() if r["origin"] != "evolution"}
+    assert sum(r["origin"] == "evolution" for r in new.values()) == 2
+    assert all(r["epochs"] == 1 and r["input_shape"] == [1, 16, 16] for r in new.values())
+    resolved = yaml.safe_load((out / "config.resolved.yaml").read_text())
+    assert resolved["replaced_tasks"][0]["old"] == "tile-count" and resolved["replaced_tasks"][0]["dropped_records"] == len(
+        [r for r in before.values() if r["task"] == "tile-count"])
+    files = sorted(p.name for p in (out / "data").iterdir())
+    build(cfg, progress=False, replace={"tile-count": "tile-digits"})  # done: a no-op
+    assert sorted(p.name for p in (out / "data").iterdir()) == files
+    assert CorpusConfig.from_corpus(out).tasks == cfg.tasks
+
+
+@pytest.mark.parametrize("tasks, replace, message", [
+    (["digits", "sum-digits"], {"tile-count": "sum-digits"}, "input shapes differ"),
+    (["digits", "tile-digits"], {"chess-material": "tile-digits"}, "has no task 'chess-material'"),
+    (["tile-digits", "digits"], {"tile-count": "tile-digits"}, "in the same place"),
+])
+def test_replacing_a_task_is_refused_clearly(tmp_path: Path, built: Path, tasks, replace, message: str) -> None:
+    import shutil
+
+    out = tmp_path / "swap"
+    shutil.copytree(built, out)
+    before = sorted(p.name for p in (out / "data").iterdir())
+    cfg = CorpusConfig.from_yaml(_config(tmp_path, "swap", tasks=tasks, task_budgets={}))
+    with pytest.raises(ConfigError, match=message):
+        build(cfg, progress=False, replace=replace)
+    assert sorted(p.name for p in (out / "data").iterdir()) == before
+
+
+def test_replace_task_on_the_command_line_needs_old_equals_new(tmp_path: Path, capsys) -> None:
+    from surrogate_hub.cli import main
+
+    assert main(["corpus", "build", "--config", str(_config(tmp_path, "cli")), "--replace-task", "tile-count"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "OLD=NEW" in err[0]

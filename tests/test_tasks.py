@@ -148,6 +148,18 @@ def test_chess_boards_are_plausible() -> None:
     assert pawns[:, :, [0, 7]].sum() == 0  # no pawn on the first or last rank
 
 
+def test_chess_signed_is_an_invertible_re_encoding_of_chess_material() -> None:
+    old, new = raw("chess-material"), raw("chess-signed")
+    for split in ("train", "valid", "test"):
+        (x, y), (z, labels) = old[split], new[split]
+        assert (labels == y).all() and z.shape == x.shape
+        signed, occupied = z[:, :6], z[:, 6:]
+        assert ((occupied + signed) / 2 == x[:, :6]).all() and ((occupied - signed) / 2 == x[:, 6:]).all()
+    # pooled over every square and piece type, the signed planes still tell white's pieces from black's
+    x, y = old["train"]
+    assert (new["train"][0][:, :6].sum(axis=(1, 2, 3)) == x[:, :6].sum(axis=(1, 2, 3)) - x[:, 6:].sum(axis=(1, 2, 3))).all()
+
+
 def test_language_words_are_one_hot_rows() -> None:
     x, _ = raw("synth-language")["train"]
     letters_per_row = x[:, 0].sum(axis=2)

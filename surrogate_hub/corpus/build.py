@@ -9,7 +9,9 @@ resume does not depend on the sampler's code): killing the process at any moment
 included) loses at most the records not yet in a shard, which are recomputed. A shard that does
 not read back (corrupt or truncated) is moved aside as ``*.corrupt`` and its jobs are redone. The config
 must not change between runs, except runtime keys and a larger ``evolution.iterations`` (which extends
-the same evolution runs).
+the same evolution runs). One task of a finished corpus can be replaced by another with the same
+input shape (:func:`replace_task`): its records are dropped and the new task trains the same
+architectures, while every other task's records stay.
 
 Jobs run on an evaluator backend (:mod:`surrogate_hub.evaluators`: local processes or a Ray
 cluster) through :class:`CorpusRunner`, which makes each job's record in the worker; what a record
@@ -41,7 +43,7 @@ from .config import RESOLVED, ConfigError, CorpusConfig
 from .config import _build as _build_config
 from .schema import COLUMNS, OPTIONAL_COLUMNS, arrow_schema, normalise_record
 
-__all__ = ["CorpusRunner", "Job", "plan_jobs", "build", "read_shards", "evaluate_job"]
+__all__ = ["CorpusRunner", "Job", "plan_jobs", "build", "read_shards", "evaluate_job", "replace_task"]
 
 log = logging.getLogger(__name__)
 
@@ -332,8 +334,16 @@ class _ShardWriter:
 
 
 # -- the build ------------------------------------------------------------------------------------
-def _resolved(cfg: CorpusConfig) -> dict[str, Any]:
-    return {"config": cfg.to_dict(), "package_version": __version__, "grammar_hash": grammar_hash()}
+def _resolved(cfg: CorpusConfig, replaced: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    out = {"config": cfg.to_dict(), "package_version": __version__, "grammar_hash": grammar_hash()}
+    if replaced:
+        out["replaced_tasks"] = replaced
+    return out
+
+
+def _stored_resolved(out: Path) -> dict[str, Any] | None:
+    path = out / RESOLVED
+    return yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def _check_resume(out: Path, cfg: CorpusConfig) -> None:
@@ -341,6 +351,15 @@ def _check_resume(out: Path, cfg: CorpusConfig) -> None:
     if not path.exists():
         return
     stored = yaml.safe_load(path.read_text(encoding="utf-8"))["config"]
+    if stored.get("tasks") != list(cfg.tasks):
+        hint = ""
+        gone, added = set(stored.get("tasks", [])) - set(cfg.tasks), set(cfg.tasks) - set(stored.get("tasks", []))
+        if len(gone) == 1 and len(added) == 1:
+            hint = f" (to swap one task for another, pass --replace-task {gone.pop()}={added.pop()})"
+        raise ConfigError(
+            f"{out} holds a corpus of tasks {stored.get('tasks')}, the config lists {list(cfg.tasks)}{hint}; "
+            "resume with the original tasks or choose a new output folder"
+        )
     try:  # keys added since the stored build compare as their defaults
         old = _build_config(CorpusConfig, stored, str(path)).to_dict()
     except ConfigError:
@@ -377,6 +396,79 @@ def load_or_make_plan(out: Path, cfg: CorpusConfig) -> list[Job]:
     return jobs
 
 
+def replace_task(out: str | Path, cfg: CorpusConfig, old: str, new: str) -> bool:
+    """Swap task ``old`` of the corpus in ``out`` for ``new`` (as ``cfg`` lists it); True if it swapped.
+
+    ``new`` must have ``old``'s input shape, so the plan's architectures (shared pool, fitted seeds,
+    task-specific random ones) stay valid: its static jobs are ``old``'s, renamed, and its evolution
+    run starts afresh. ``old``'s records are removed from the shards; every other record stays. The
+    config must be the stored one with ``old`` replaced by ``new`` in ``tasks`` (``new`` may have its
+    own ``task_budgets`` entry). Each step is idempotent, so an interrupted swap is finished by
+    running it again; once done, it is a no-op. The swap is recorded as ``replaced_tasks`` in
+    ``config.resolved.yaml``.
+    """
+    out = Path(out)
+    resolved = _stored_resolved(out)
+    if resolved is None:
+        raise ConfigError(f"{out}: no corpus to replace a task in ({RESOLVED} is missing); build it first")
+    stored = resolved["config"]
+    if old not in stored["tasks"]:
+        if new in stored["tasks"] and old not in cfg.tasks:
+            return False  # already swapped
+        raise ConfigError(f"--replace-task {old}={new}: the corpus in {out} has no task {old!r} (it has {stored['tasks']})")
+    expected = [new if t == old else t for t in stored["tasks"]]
+    if list(cfg.tasks) != expected:
+        raise ConfigError(
+            f"--replace-task {old}={new}: the config's tasks must be the corpus's with {old} replaced, "
+            f"in the same place: {expected} (the config lists {list(cfg.tasks)})"
+        )
+    old_shape = tuple(_task(old, cfg.task_seed).input_shape)
+    new_shape = tuple(_task(new, cfg.task_seed).input_shape)
+    if old_shape != new_shape:
+        raise ConfigError(
+            f"--replace-task {old}={new}: input shapes differ ({old_shape} vs {new_shape}); the shared "
+            "architectures are fitted to the shape, so build a new corpus instead"
+        )
+    plan = [
+        dataclasses.replace(j, job_id=new + j.job_id[len(old):], task=new) if j.task == old else j
+        for j in load_or_make_plan(out, _build_config(CorpusConfig, stored, str(out / RESOLVED)))
+    ]
+    _atomic_write_text(out / PLAN, "".join(json.dumps(asdict(j)) + "\n" for j in plan))
+    dropped = _drop_task_records(out / "data", old)
+    budgets = {t: b for t, b in stored.get("task_budgets", {}).items() if t != old}
+    if new in cfg.task_budgets:
+        budgets[new] = cfg.task_budgets[new]
+    swapped = {**stored, "tasks": expected, "task_budgets": budgets}
+    history = resolved.get("replaced_tasks", []) + [{"old": old, "new": new, "dropped_records": dropped}]
+    _atomic_write_text(out / RESOLVED, yaml.safe_dump({**resolved, "config": swapped, "replaced_tasks": history}, sort_keys=False))
+    log.info("replaced task %s by %s: %d records dropped, its plan renamed", old, new, dropped)
+    return True
+
+
+def _drop_task_records(data_dir: Path, task: str) -> int:
+    """Rewrite every shard holding records of ``task`` without them (atomically; a shard left empty
+    is deleted). Returns the number of records dropped."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    dropped = 0
+    for path in sorted(data_dir.glob("shard-*.parquet")):
+        table = pq.read_table(path)
+        mask = pc.equal(table.column("task"), task)
+        n = pc.sum(mask).as_py() or 0
+        if not n:
+            continue
+        kept = table.filter(pc.invert(mask))
+        if kept.num_rows:
+            tmp = path.with_name(f".{path.name}.tmp")
+            pq.write_table(kept, tmp)
+            os.replace(tmp, path)
+        else:
+            path.unlink()
+        dropped += n
+    return dropped
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -409,8 +501,12 @@ def build(
     progress: bool = True,
     backend: str = "local",
     backend_options: dict[str, Any] | None = None,
+    replace: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Build (or resume) the corpus described by ``cfg``; returns a summary of the records.
+
+    ``replace`` maps a task of the stored corpus to the config's task that takes its place
+    (:func:`replace_task`); the new task's jobs are then trained like any missing ones.
 
     Jobs run on the evaluator backend ``backend`` (``local``: this process or ``workers`` spawned
     processes; ``ray``: a Ray cluster, ``workers`` tasks in flight, all the cluster can run when
@@ -423,8 +519,11 @@ def build(
     out = Path(cfg.output)
     data_dir = out / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
+    for old, new in (replace or {}).items():
+        replace_task(out, cfg, old, new)
     _check_resume(out, cfg)
-    _atomic_write_text(out / RESOLVED, yaml.safe_dump(_resolved(cfg), sort_keys=False))
+    stored = _stored_resolved(out) or {}
+    _atomic_write_text(out / RESOLVED, yaml.safe_dump(_resolved(cfg, stored.get("replaced_tasks")), sort_keys=False))
     done, next_index = read_shards(data_dir)
     writer = _ShardWriter(data_dir, next_index, cfg.shard_size, cfg.zcp)
     static = load_or_make_plan(out, cfg)
