@@ -91,7 +91,7 @@ def render_card(out: Path, *, license: str = "apache-2.0", template: Path | None
         limits=json.dumps(cfg["limits"]), budget=json.dumps(cfg["budget"]),
         profile=cfg.get("profile") or "", task_budgets=json.dumps(cfg.get("task_budgets") or {}),
         noise_count=(cfg.get("noise") or {}).get("count", 0), noise_seed=(cfg.get("noise") or {}).get("seed", 1),
-        threads=cfg.get("threads", 1),
+        threads=cfg.get("threads", 1), replaced=resolved.get("replaced_tasks") or [],
         schema=[(k, t, d.replace("|", "/")) for k, (t, d) in COLUMNS.items()], repo_hint=f"surrogate-hub/{cfg['name']}",
         license=license,
     )
