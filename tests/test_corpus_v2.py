@@ -474,6 +474,10 @@ def test_a_task_can_be_replaced_by_one_with_the_same_input_shape(tmp_path: Path,
     build(cfg, progress=False, replace={"tile-count": "tile-digits"})  # done: a no-op
     assert sorted(p.name for p in (out / "data").iterdir()) == files
     assert CorpusConfig.from_corpus(out).tasks == cfg.tasks
+    from surrogate_hub.corpus.card import render_card
+
+    card = render_card(out)
+    assert "`tile-count` was swapped for `tile-digits`" in card and "| `tile-digits` |" in card
 
 
 @pytest.mark.parametrize("tasks, replace, message", [
@@ -499,3 +503,27 @@ def test_replace_task_on_the_command_line_needs_old_equals_new(tmp_path: Path, c
     assert main(["corpus", "build", "--config", str(_config(tmp_path, "cli")), "--replace-task", "tile-count"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "OLD=NEW" in err[0]
+
+
+def test_corpus_v2_is_committed_and_meets_its_size_and_signal_bars() -> None:
+    """The committed corpus v2: at least 8 tasks, 600 successful records each, 40 % from evolution, a
+    shared pool of 250 on every task, at most 40 % of random architectures near chance."""
+    from collections import Counter
+
+    from surrogate_hub.corpus import load
+
+    root = Path(__file__).resolve().parents[1] / "corpus" / "einspace-offline-v2"
+    ds = load(root)
+    rows = ds.to_list()
+    tasks = CorpusConfig.from_corpus(root).tasks
+    assert len(tasks) >= 8 and {r["task"] for r in rows} == set(tasks)
+    ok = Counter(r["task"] for r in rows if r["status"] == "ok")
+    assert min(ok[t] for t in tasks) >= 600, ok
+    evolution = Counter(r["task"] for r in rows if r["origin"] == "evolution")
+    total = Counter(r["task"] for r in rows)
+    assert all(evolution[t] / total[t] >= 0.4 for t in tasks)
+    shared = {r["arch"] for r in rows if r["pool"] == "shared" and r["origin"] == "random"}
+    assert len(shared) >= 250
+    signal = task_signal(rows)
+    assert all(signal[t]["near_chance_share"] <= 0.4 for t in tasks), {t: signal[t]["near_chance_share"] for t in tasks}
+    assert all(signal[t]["noise_pairs"] >= 40 and signal[t]["noise_ceiling"] >= 0.6 for t in tasks)
