@@ -50,3 +50,24 @@ def test_publish_refuses_a_folder_that_does_not_load(hub_env, tmp_path: Path) ->
     (bad / "config.json").write_text('{"surrogate": "graf-xgb", "format_version": 99}')
     with pytest.raises(SurrogateLoadError):
         publish.main(["model", str(bad), "--repo-id", hub_env.new_repo_id("bad")])
+
+
+def test_read_metrics_carries_unseen_tau_and_the_noise_ceiling(tmp_path: Path) -> None:
+    """The card's figures come with their caveats: tau on unseen architectures and the noise ceiling."""
+    import json
+
+    fitting = _script("_fitting")
+    block = lambda a, b: {"mean": (a + b) / 2, "by_task": {"t1": a, "t2": b}}  # noqa: E731
+    doc = {
+        "loo": {"m": {"t1": {"tau": 0.5, "rho": 0.6}, "t2": {"tau": 0.3, "rho": 0.4}, "mean": {"tau": 0.4, "rho": 0.5}}},
+        "within": {},
+        "ceiling": {"mean": 0.8, "by_task": {"t1": 0.9, "t2": None}},
+        "methods": {"m": {"loo": {"tau_unseen": block(0.55, 0.25), "tau_over_ceiling": {"mean": None, "by_task": {}}}}},
+    }
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps(doc))
+    m = fitting.read_metrics(path, "m", digits=3)
+    assert m["kendall_tau_loo"] == {"t1": 0.5, "t2": 0.3} and m["kendall_tau_loo_mean"] == 0.4
+    assert m["kendall_tau_loo_unseen"] == {"t1": 0.55, "t2": 0.25} and m["kendall_tau_loo_unseen_mean"] == 0.4
+    assert m["noise_ceiling_tau"] == {"t1": 0.9} and m["noise_ceiling_tau_mean"] == 0.8
+    assert "kendall_tau_loo_over_ceiling" not in m and "kendall_tau_within_task" not in m

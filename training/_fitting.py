@@ -42,7 +42,21 @@ def read_metrics(path: Path, method: str, digits: int) -> dict[str, Any]:
             metrics[f"kendall_tau_{label}"] = {t: round(v["tau"], digits) for t, v in per.items() if t != "mean"}
             metrics[f"kendall_tau_{label}_mean"] = round(per["mean"]["tau"], digits)
             metrics[f"spearman_rho_{label}_mean"] = round(per["mean"]["rho"], digits)
+    # the caveats of the harness's document (corpus v2 on): transfer to architectures no other task
+    # trained, and the label-noise ceiling that bounds every tau
+    loo = (results.get("methods") or {}).get(method, {}).get("loo", {})
+    for key, label in (("tau_unseen", "kendall_tau_loo_unseen"), ("tau_over_ceiling", "kendall_tau_loo_over_ceiling")):
+        _add_by_task(metrics, label, loo.get(key), digits)
+    _add_by_task(metrics, "noise_ceiling_tau", results.get("ceiling"), digits)
     return metrics
+
+
+def _add_by_task(metrics: dict[str, Any], label: str, block: dict[str, Any] | None, digits: int) -> None:
+    """``block`` (``{"mean": x, "by_task": {...}}``) as ``label`` per task and ``label_mean``; nulls left out."""
+    if not block or block.get("mean") is None:
+        return
+    metrics[label] = {t: round(v, digits) for t, v in block["by_task"].items() if v is not None}
+    metrics[f"{label}_mean"] = round(block["mean"], digits)
 
 
 def record(
