@@ -10,7 +10,7 @@ Environment variables (all optional):
     repo ids such as ``org/my-surrogate``); the embedded ``einspace-graf-xgb`` needs no network.
 ``SURROGATE_HUB_CORPUS``
     the corpus shown in Explore: a local corpus folder or a Hub dataset repo id (default: the
-    repository's ``corpus/einspace-offline-v1`` when present, else the published corpus v1).
+    repository's ``corpus/einspace-offline-v2`` when present, else the published corpus v2).
 ``SURROGATE_HUB_EVALUATION``
     a ``surrogates.json`` evaluation file (default: the repository's
     ``benchmarks/results/surrogates.json``; otherwise the metrics stored in each surrogate's config).

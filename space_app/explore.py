@@ -15,8 +15,8 @@ import pandas as pd
 
 log = logging.getLogger("surrogate_hub.space_app")
 
-DEFAULT_CORPUS_REPO = "surrogate-hub/einspace-offline-corpus-v1"
-LOCAL_CORPUS = Path("corpus") / "einspace-offline-v1"
+DEFAULT_CORPUS_REPO = "surrogate-hub/einspace-offline-corpus-v2"
+LOCAL_CORPUS = Path("corpus") / "einspace-offline-v2"
 TAU_FILE = "report/tau_matrix.json"
 
 
@@ -38,7 +38,7 @@ class CorpusView:
     @classmethod
     def load(cls, source: str | None, repo_root: Path) -> CorpusView:
         """The corpus at ``source`` (folder or Hub dataset id); by default the repository's corpus
-        v1 folder when present, else the published corpus v1 on the Hub."""
+        v2 folder when present, else the published corpus v2 on the Hub."""
         if source is None:
             local = repo_root / LOCAL_CORPUS
             source = str(local) if local.is_dir() else DEFAULT_CORPUS_REPO

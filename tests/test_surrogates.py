@@ -355,7 +355,8 @@ def test_model_card_metadata_and_evaluation_table(fitted, tmp_path):
     sur._booster = fitted.booster
     sur.config = dataclasses.replace(
         fitted.config,
-        metrics={"kendall_tau_loo": {"digits": 0.61, "add-digits": 0.55, "mean": 0.58}, "n_train": 240},
+        metrics={"kendall_tau_loo": {"digits": 0.61, "add-digits": 0.55}, "kendall_tau_loo_mean": 0.58,
+                 "noise_ceiling_tau": {"digits": 0.9}, "n_train": 240},
         corpus=dataclasses.replace(fitted.config.corpus, repo_or_path="surrogate-hub/einspace-corpus", revision="abc"),
     )
     sur.save_pretrained(tmp_path / "m")
@@ -366,6 +367,9 @@ def test_model_card_metadata_and_evaluation_table(fitted, tmp_path):
     results = {(r.dataset_name, r.metric_type): r.metric_value for r in card.data.eval_results}
     assert results[("digits", "kendall_tau_loo")] == 0.61 and results[("all", "n_train")] == 240
     assert "| digits | 0.610 |" in card.text and "surrogate-hub/einspace-corpus" in card.text
+    assert results[("mean", "kendall_tau_loo")] == 0.58 and "| mean | 0.580 |" in card.text  # a mean is its column's row
+    assert "`noise_ceiling_tau`: Kendall τ between two training seeds" in card.text  # the caveat is stated
+    assert "`kendall_tau_loo_unseen`" not in card.text  # notes only for the columns present
 
 
 def test_model_card_falls_back_to_the_builtin_template(fitted, tmp_path, monkeypatch):

@@ -37,10 +37,16 @@ def template_path(kind: str) -> Path:
 
 
 def metric_rows(metrics: Mapping[str, Any]) -> tuple[list[str], dict[str, dict[str, float]]]:
-    """``{metric: {dataset: value} | value}`` → (metric names, {dataset: {metric: value}})."""
+    """``{metric: {dataset: value} | value}`` → (metric names, {dataset: {metric: value}}).
+
+    A scalar ``<metric>_mean`` is the ``mean`` row of column ``<metric>``; other scalars are the
+    ``all`` row."""
     names: list[str] = []
     table: dict[str, dict[str, float]] = {}
     for metric, value in metrics.items():
+        base = metric.removesuffix("_mean")
+        if not isinstance(value, Mapping) and base != metric and not isinstance(metrics.get(base, {}), (int, float)):
+            metric, value = base, {"mean": value}
         per_dataset = value if isinstance(value, Mapping) else {"all": value}
         for dataset, v in per_dataset.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
@@ -71,8 +77,19 @@ def eval_results(metrics: Mapping[str, Any], dataset_type: str) -> list:
     ]
 
 
+#: what the columns that need a caveat mean, said under the table when present
+METRIC_NOTES = {
+    "kendall_tau_loo_unseen": "leave-one-task-out τ on the held-out task's architectures that no training "
+    "task had (the other rows' architectures were also trained on other tasks, which flatters transfer)",
+    "noise_ceiling_tau": "Kendall τ between two training seeds of the same architectures: label noise "
+    "bounds every predictor's τ by about this much",
+    "kendall_tau_loo_over_ceiling": "leave-one-task-out τ divided by the noise ceiling",
+}
+
+
 def eval_table(metrics: Mapping[str, Any]) -> str:
-    """A markdown table task × metric, or a sentence saying there is none."""
+    """A markdown table task × metric (with notes on the columns that need them), or a sentence
+    saying there is none."""
     names, table = metric_rows(metrics)
     if not table:
         return "No evaluation recorded yet."
@@ -80,7 +97,8 @@ def eval_table(metrics: Mapping[str, Any]) -> str:
     for dataset, row in table.items():
         cells = [f"{row[m]:.3f}" if m in row else "–" for m in names]
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    notes = [f"`{name}`: {METRIC_NOTES[name]}." for name in names if name in METRIC_NOTES]
+    return "\n".join(lines + ([""] + notes if notes else []))
 
 
 def _tau(v: Any) -> str:

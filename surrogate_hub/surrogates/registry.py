@@ -326,7 +326,7 @@ register_pretrained(
     repo_id="surrogate-hub/einspace-graf-xgb",
     local_path="pretrained/einspace-graf-xgb",
     revisions={"v1": "pretrained/einspace-graf-xgb-v1"},
-    description="GRAF + extras XGBoost surrogate fitted on all tasks of the offline einspace corpus v1",
+    description="GRAF + extras XGBoost surrogate fitted on all 8 tasks of the offline einspace corpus v2 (revision v1: corpus v1)",
 )
 register_pretrained(
     "einspace-graf-zcp-xgb",
@@ -334,6 +334,6 @@ register_pretrained(
     repo_id="surrogate-hub/einspace-graf-zcp-xgb",
     local_path="pretrained/einspace-graf-zcp-xgb",
     revisions={"v1": "pretrained/einspace-graf-zcp-xgb-v1"},
-    description="GRAF + extras + 7 zero-cost proxies XGBoost surrogate fitted on corpus v1; needs a task "
+    description="GRAF + extras + 7 zero-cost proxies XGBoost surrogate fitted on corpus v2 (revision v1: corpus v1); needs a task "
     "(the proxies are computed on its data)",
 )
