@@ -174,7 +174,18 @@ def main(argv: list[str] | None = None) -> int:
                 "profile": cfg.profile, "random_per_task": args.random, "linear_baselines": list(LINEAR),
                 "bars": {"near_chance_max": NEAR_CHANCE_BAR, "ceiling_min": CEILING_BAR, "seed_win_share": SEED_WIN_BAR},
                 "seed_wins": wins, "rows": rows}, args.out)
+    if args.from_corpus:  # the corpus card shows the seed-vs-linear bar from here
+        write_baselines(Path(args.from_corpus) / "report" / "baselines.json", rows)
     return 0
+
+
+def write_baselines(path: Path, rows: list[dict]) -> None:
+    """Per task, the best linear baseline (trained with the corpus's budget) and the best scaled seed
+    network of the corpus, as ``{corpus}/report/baselines.json`` for the dataset card."""
+    keys = ("best_linear", "best_seed", "best_seed_name", "seed_beats_linear")
+    doc = {"linear_baselines": list(LINEAR), "tasks": {r["task"]: {k: r[k] for k in keys} for r in rows}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1) + "\n")
 
 
 if __name__ == "__main__":

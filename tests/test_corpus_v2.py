@@ -527,3 +527,21 @@ def test_corpus_v2_is_committed_and_meets_its_size_and_signal_bars() -> None:
     signal = task_signal(rows)
     assert all(signal[t]["near_chance_share"] <= 0.4 for t in tasks), {t: signal[t]["near_chance_share"] for t in tasks}
     assert all(signal[t]["noise_pairs"] >= 40 and signal[t]["noise_ceiling"] >= 0.6 for t in tasks)
+
+
+def test_card_shows_seeds_against_linear_baselines_when_measured(tmp_path: Path, built: Path) -> None:
+    import json
+    import shutil
+
+    from surrogate_hub.corpus.card import render_card
+
+    out = tmp_path / "card"
+    shutil.copytree(built, out)
+    assert "Scaled seed networks against linear baselines" not in render_card(out)  # not measured: no section
+    (out / "report").mkdir(exist_ok=True)
+    rows = {"digits": {"best_linear": 0.9, "best_seed": 0.95, "best_seed_name": "vit_d2*0.125", "seed_beats_linear": True},
+            "tile-count": {"best_linear": 0.5, "best_seed": None, "best_seed_name": None, "seed_beats_linear": None}}
+    (out / "report" / "baselines.json").write_text(json.dumps({"tasks": rows}))
+    card = render_card(out)
+    assert "| `digits` | 0.900 | 0.950 | `vit_d2*0.125` | yes |" in card
+    assert "| `tile-count` | 0.500 | – | – | – |" in card

@@ -67,6 +67,7 @@ def render_card(out: Path, *, license: str = "apache-2.0", template: Path | None
             "pairs": signal.get(name, {}).get("noise_pairs", 0),
             "evolution": sum(r["origin"] == "evolution" for r in mine),
         })
+    baselines = _baselines(out / "report" / "baselines.json", cfg["tasks"])
     n = len(rows)
     size = "n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K"
     data = DatasetCardData(
@@ -91,11 +92,22 @@ def render_card(out: Path, *, license: str = "apache-2.0", template: Path | None
         limits=json.dumps(cfg["limits"]), budget=json.dumps(cfg["budget"]),
         profile=cfg.get("profile") or "", task_budgets=json.dumps(cfg.get("task_budgets") or {}),
         noise_count=(cfg.get("noise") or {}).get("count", 0), noise_seed=(cfg.get("noise") or {}).get("seed", 1),
-        threads=cfg.get("threads", 1), replaced=resolved.get("replaced_tasks") or [],
+        threads=cfg.get("threads", 1), replaced=resolved.get("replaced_tasks") or [], baselines=baselines,
         schema=[(k, t, d.replace("|", "/")) for k, (t, d) in COLUMNS.items()], repo_hint=f"surrogate-hub/{cfg['name']}",
         license=license,
     )
     return str(card)
+
+
+def _baselines(path: Path, tasks: list[str]) -> list[dict]:
+    """Rows of ``report/baselines.json`` (``benchmarks/tasks.py --from-corpus`` writes it), or none."""
+    if not path.exists():
+        return []
+    doc = json.loads(path.read_text(encoding="utf-8"))["tasks"]
+    return [{"task": t, "linear": _fmt(doc[t]["best_linear"]), "seed": _fmt(doc[t]["best_seed"]),
+             "seed_name": doc[t]["best_seed_name"],
+             "wins": {True: "yes", False: "no"}.get(doc[t]["seed_beats_linear"], "–")}
+            for t in tasks if t in doc]
 
 
 def write_card(out: Path, **kwargs) -> Path:
