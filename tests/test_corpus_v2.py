@@ -480,6 +480,19 @@ def test_a_task_can_be_replaced_by_one_with_the_same_input_shape(tmp_path: Path,
     assert "`tile-count` was swapped for `tile-digits`" in card and "| `tile-digits` |" in card
 
 
+def test_two_tasks_can_be_replaced_in_one_run(tmp_path: Path) -> None:
+    first = CorpusConfig.from_yaml(_config(tmp_path, "two", tasks=["sum-digits", "tile-count"], task_budgets={},
+                                           evolution={**TINY["evolution"], "iterations": 0}))
+    build(first, progress=False)
+    swapped = CorpusConfig.from_yaml(_config(tmp_path, "two", tasks=["mult-digits", "tile-digits"], task_budgets={},
+                                             evolution={**TINY["evolution"], "iterations": 0}))
+    build(swapped, progress=False, replace={"sum-digits": "mult-digits", "tile-count": "tile-digits"})
+    records, _ = read_shards(tmp_path / "two" / "data", quarantine=False)
+    assert {r["task"] for r in records.values()} == {"mult-digits", "tile-digits"}
+    resolved = yaml.safe_load((tmp_path / "two" / "config.resolved.yaml").read_text())
+    assert [(r["old"], r["new"]) for r in resolved["replaced_tasks"]] == [("sum-digits", "mult-digits"), ("tile-count", "tile-digits")]
+
+
 @pytest.mark.parametrize("tasks, replace, message", [
     (["digits", "sum-digits"], {"tile-count": "sum-digits"}, "input shapes differ"),
     (["digits", "tile-digits"], {"chess-material": "tile-digits"}, "has no task 'chess-material'"),

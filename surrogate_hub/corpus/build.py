@@ -396,7 +396,7 @@ def load_or_make_plan(out: Path, cfg: CorpusConfig) -> list[Job]:
     return jobs
 
 
-def replace_task(out: str | Path, cfg: CorpusConfig, old: str, new: str) -> bool:
+def replace_task(out: str | Path, cfg: CorpusConfig, old: str, new: str, also: dict[str, str] | None = None) -> bool:
     """Swap task ``old`` of the corpus in ``out`` for ``new`` (as ``cfg`` lists it); True if it swapped.
 
     ``new`` must have ``old``'s input shape, so the plan's architectures (shared pool, fitted seeds,
@@ -405,7 +405,8 @@ def replace_task(out: str | Path, cfg: CorpusConfig, old: str, new: str) -> bool
     config must be the stored one with ``old`` replaced by ``new`` in ``tasks`` (``new`` may have its
     own ``task_budgets`` entry). Each step is idempotent, so an interrupted swap is finished by
     running it again; once done, it is a no-op. The swap is recorded as ``replaced_tasks`` in
-    ``config.resolved.yaml``.
+    ``config.resolved.yaml``. ``also`` names the other swaps of the same run (they may still be
+    pending, so the config's task list is checked with all of them applied).
     """
     out = Path(out)
     resolved = _stored_resolved(out)
@@ -417,10 +418,12 @@ def replace_task(out: str | Path, cfg: CorpusConfig, old: str, new: str) -> bool
             return False  # already swapped
         raise ConfigError(f"--replace-task {old}={new}: the corpus in {out} has no task {old!r} (it has {stored['tasks']})")
     expected = [new if t == old else t for t in stored["tasks"]]
-    if list(cfg.tasks) != expected:
+    pending = {**(also or {}), old: new}
+    wanted = [pending.get(t, t) for t in stored["tasks"]]
+    if list(cfg.tasks) != wanted:
         raise ConfigError(
             f"--replace-task {old}={new}: the config's tasks must be the corpus's with {old} replaced, "
-            f"in the same place: {expected} (the config lists {list(cfg.tasks)})"
+            f"in the same place: {wanted} (the config lists {list(cfg.tasks)})"
         )
     old_shape = tuple(_task(old, cfg.task_seed).input_shape)
     new_shape = tuple(_task(new, cfg.task_seed).input_shape)
@@ -520,7 +523,7 @@ def build(
     data_dir = out / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     for old, new in (replace or {}).items():
-        replace_task(out, cfg, old, new)
+        replace_task(out, cfg, old, new, also=replace)
     _check_resume(out, cfg)
     stored = _stored_resolved(out) or {}
     _atomic_write_text(out / RESOLVED, yaml.safe_dump(_resolved(cfg, stored.get("replaced_tasks")), sort_keys=False))
