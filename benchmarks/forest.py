@@ -7,7 +7,7 @@ within-task 5-fold CV, seed 0) for ``graf-xgb``, ``forest`` and ``forest-zcp`` (
 evaluation document plus ``calibration``), ``forest.md`` (the evaluation report plus a calibration
 table) and ``forest_calibration.png`` (|error| against spread, held-out rows of every task)::
 
-    python benchmarks/forest.py corpus/einspace-offline-v1
+    python benchmarks/forest.py corpus/einspace-offline-v2   # corpus v1: forest_v1.*
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def plot(calib: dict, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("corpus", nargs="?", default=str(ROOT / "corpus" / "einspace-offline-v1"))
+    p.add_argument("corpus", nargs="?", default=str(ROOT / "corpus" / "einspace-offline-v2"))
     p.add_argument("--methods", nargs="+", default=["graf-xgb", "forest", "forest-zcp"])
     p.add_argument("--calibrate", nargs="+", default=["forest", "forest-zcp"], choices=["forest", "forest-zcp", "extra-trees"])
     p.add_argument("--seed", type=int, default=0)
