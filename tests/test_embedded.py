@@ -39,6 +39,13 @@ def test_the_v1_revision_stays_loadable_offline(name: str) -> None:
     assert get_pretrained(name).embedded_revision("v9") is None
 
 
+@pytest.mark.parametrize("name", ["einspace-graf-xgb", "einspace-graf-zcp-xgb"])
+def test_the_current_default_can_be_pinned_as_v2(name: str) -> None:
+    """Pinning ``revision="v2"`` keeps giving the corpus-v2 model offline, after a later default too."""
+    v2, default = load_surrogate(name, revision="v2"), load_surrogate(name)
+    assert v2.config.corpus.repo_or_path == "corpus/einspace-offline-v2" and v2.config == default.config
+
+
 def test_default_surrogate_ships_in_the_wheel(tmp_path: Path) -> None:
     import shutil
 

@@ -325,15 +325,15 @@ register_pretrained(
     kind="graf-xgb",
     repo_id="surrogate-hub/einspace-graf-xgb",
     local_path="pretrained/einspace-graf-xgb",
-    revisions={"v1": "pretrained/einspace-graf-xgb-v1"},
-    description="GRAF + extras XGBoost surrogate fitted on all 8 tasks of the offline einspace corpus v2 (revision v1: corpus v1)",
+    revisions={"v1": "pretrained/einspace-graf-xgb-v1", "v2": "pretrained/einspace-graf-xgb"},
+    description="GRAF + extras XGBoost surrogate fitted on all 8 tasks of the offline einspace corpus v2 (revision v2; v1: corpus v1)",
 )
 register_pretrained(
     "einspace-graf-zcp-xgb",
     kind="graf-xgb",
     repo_id="surrogate-hub/einspace-graf-zcp-xgb",
     local_path="pretrained/einspace-graf-zcp-xgb",
-    revisions={"v1": "pretrained/einspace-graf-zcp-xgb-v1"},
-    description="GRAF + extras + 7 zero-cost proxies XGBoost surrogate fitted on corpus v2 (revision v1: corpus v1); needs a task "
+    revisions={"v1": "pretrained/einspace-graf-zcp-xgb-v1", "v2": "pretrained/einspace-graf-zcp-xgb"},
+    description="GRAF + extras + 7 zero-cost proxies XGBoost surrogate fitted on corpus v2 (revision v2; v1: corpus v1); needs a task "
     "(the proxies are computed on its data)",
 )
