@@ -67,3 +67,18 @@ def test_default_surrogate_ships_in_the_wheel(tmp_path: Path) -> None:
         assert f"surrogate_hub/pretrained/einspace-graf-zcp-xgb/{f}" in names
         assert f"surrogate_hub/pretrained/einspace-graf-xgb-v1/{f}" in names
     assert "surrogate_hub/space/einspace.lark" in names and "surrogate_hub/space/seeds.json" in names
+
+
+def test_default_prefers_scaled_real_world_networks_to_a_near_linear_one() -> None:
+    """Corpus v1's model ranked the near-linear network first (0.88, above every seed); the
+    corpus-v2 default, which saw scaled seeds and their mutations, ranks every seed above it."""
+    from surrogate_hub.space.seeds import scaled_seed
+
+    shape = (3, 32, 32)
+    near_linear = "routing[im2col(1,1,0), computation<norm>, identity]"
+    seeds = [to_string(scaled_seed(f"{name}*0.125", shape)) for name in
+             ("resnet18_no_maxpool", "wideresnet16_4", "vit_d4", "mlpmixer_d4")]
+    v1, v2 = (load_surrogate("einspace-graf-xgb", revision=r).predict([near_linear, *seeds], input_shape=shape, num_classes=10)
+              for r in ("v1", "v2"))
+    assert v1[0] > v1[1:].max()  # the pathology this guards against
+    assert v2[0] < v2[1:].min()
