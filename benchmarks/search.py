@@ -382,7 +382,7 @@ def run_all(args: argparse.Namespace, corpus: Corpus, variants: list[str]) -> di
         for i, (task, v, seed) in enumerate(todo, 1):
             folder = run_folder(args.runs, task, v, seed)
             done = read_summary(folder)
-            if done is None:
+            if done is None or final_diverged(done):  # a finished run resumes only to redo its final retraining
                 log.info("run %d/%d: %s %s seed %d", i, len(todo), task, v, seed)
                 cfg = search_config(task, v, seed, args, corpus, surrogates, heldout)
                 done = run_search(cfg, folder, evaluator=evaluator, progress=False)
@@ -394,6 +394,13 @@ def run_all(args: argparse.Namespace, corpus: Corpus, variants: list[str]) -> di
         evaluator.close()
     log.info("trainings this invocation: %d done, %d read back from the cache", evaluator.computed, evaluator.hits)
     return runs
+
+
+def final_diverged(summary: dict) -> bool:
+    """True for a finished run whose final retraining diverged and was not yet repeated with the
+    candidate budget (runs finished before that fallback existed)."""
+    final = summary.get("final") or {}
+    return final.get("status") == "nan_loss" and final.get("budget", "final_train") == "final_train"
 
 
 def main(argv: list[str] | None = None) -> int:

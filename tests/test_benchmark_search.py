@@ -127,3 +127,27 @@ def test_the_full_benchmark_plan(bench) -> None:
     assert len(order) == 72 and order[0] == ("tile-count", "evolution", 0)
     assert {s for _, _, s in order[:24]} == {0} and {(t, v) for t, v, _ in order[:24]} == {(t, v) for t in args.tasks for v in variants}
     assert bench.variants_of(p, ["forest"]) == bench.FOREST_STRATEGIES
+
+
+def test_a_run_whose_final_retraining_diverged_is_finished_again(bench, corpus: Path, tmp_path: Path, torch1) -> None:
+    """Runs finished before the candidate-budget fallback existed: rerunning the benchmark redoes only
+    their final retraining."""
+    args = argv(corpus, tmp_path, strategies=("evolution",))
+    assert bench.main(args) == 0
+    folder = tmp_path / "runs" / "digits" / "evolution" / "seed0"
+    events = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    for e in events:
+        if e["event"] == "final":  # as an older run logged a diverged final retraining
+            e.update(status="nan_loss", reason="non-finite training loss", test_acc=None)
+            del e["budget"]
+    (folder / "log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["final"] = {"status": "nan_loss", "test_acc": None}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    assert bench.final_diverged(summary)
+    assert bench.main(args) == 0
+    after = json.loads((folder / "summary.json").read_text())
+    assert after["final"]["budget"] == "train" and after["final"]["status"] == "ok" and after["test_acc"] is not None
+    assert not bench.final_diverged(after)
+    trained = [e for e in (json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()) if e.get("trained")]
+    assert len(trained) == 8  # no candidate trained again

@@ -123,3 +123,19 @@ def test_wall_time_curves_follow_completion_order(tmp_path) -> None:
     run = Run(tmp_path, {"strategy": "evolution", "task": "t", "workers": 2}, cached)
     assert run.wall_curve()[0].tolist() == [3.0, 4.0, 7.0]  # as if its 4 s on one of 2 workers were spent
     assert run.wall_curve(charge_cached=False)[0].tolist() == [1.0, 2.0, 5.0]
+
+
+def test_a_diverging_final_retraining_falls_back_to_the_candidate_budget(torch1, tmp_path) -> None:
+    """The final budget diverges (nan_loss); the best architecture trained fine with the candidate
+    budget, so its test accuracy comes from retraining with that one, and the summary says so."""
+    summary = run_search(tiny("random", final_train={**TINY, "lr": 1e12}), tmp_path, progress=False)
+    finals = [e for e in read_log(tmp_path) if e["event"] == "final"]
+    assert [(e["budget"], e["status"]) for e in finals] == [("final_train", "nan_loss"), ("train", "ok")]
+    assert summary["final"]["budget"] == "train" and 0 < summary["test_acc"] <= 1
+    again = run_search(tiny("random", final_train={**TINY, "lr": 1e12}), tmp_path, progress=False)  # resume: nothing retrained
+    assert len([e for e in read_log(tmp_path) if e["event"] == "final"]) == 2 and again["test_acc"] == summary["test_acc"]
+
+
+def test_a_final_retraining_that_succeeds_keeps_the_final_budget(torch1, tmp_path) -> None:
+    summary = run_search(tiny("random"), tmp_path, progress=False)
+    assert summary["final"]["budget"] == "final_train" and summary["final"]["status"] == "ok"

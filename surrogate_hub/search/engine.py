@@ -331,23 +331,35 @@ class SearchContext:
         return Candidate(rec["id"], parse(rec["arch"]), rec["arch"], rec["origin"], rec["parent"], rec["round"], rec.get("predicted"), rec.get("zcp"))
 
     # -- the end ------------------------------------------------------------------------------
+    def _retrain(self, budget: dict[str, Any], which: str) -> dict[str, Any]:
+        """Retrain the best architecture on train + valid with ``budget`` (``which``: its config key),
+        log the outcome as the ``final`` event and return it."""
+        cfg = self.cfg
+        job = Job("final", self.best["arch"], cfg.task, "retrain", cfg.task_seed, cfg.final_seed, budget, cfg.device)
+        (result,) = list(self.evaluator.evaluate([job]))
+        final = {
+            "event": "final", "id": "final", "candidate": self.best["id"], "arch": self.best["arch"],
+            "budget": which, "status": result.status, "reason": result.reason, "test_acc": result.test_acc,
+            "train_seconds": result.train_seconds, "cached": bool(getattr(result, "cached", False)),
+            "wall": self.wall,
+        }
+        self.rundir.append(final)
+        self.logged["final"] = final
+        return final
+
     def finish(self) -> dict[str, Any]:
-        """Retrain the best architecture (train + valid → test) and write ``summary.json``."""
+        """Retrain the best architecture (train + valid → test) and write ``summary.json``. When the
+        final budget diverges (``nan_loss``), the retraining is repeated with the candidate budget."""
         cfg = self.cfg
         final = None
         if self.best is not None:
             final = self.logged.get("final")
             if final is None or final.get("arch") != self.best["arch"]:
-                job = Job("final", self.best["arch"], cfg.task, "retrain", cfg.task_seed, cfg.final_seed, cfg.final_train, cfg.device)
-                (result,) = list(self.evaluator.evaluate([job]))
-                final = {
-                    "event": "final", "id": "final", "candidate": self.best["id"], "arch": self.best["arch"],
-                    "status": result.status, "reason": result.reason, "test_acc": result.test_acc,
-                    "train_seconds": result.train_seconds, "cached": bool(getattr(result, "cached", False)),
-                    "wall": self.wall,
-                }
-                self.rundir.append(final)
-                self.logged["final"] = final
+                final = self._retrain(cfg.final_train, "final_train")
+            if final["status"] == "nan_loss" and final.get("budget", "final_train") == "final_train":
+                # the longer final budget diverged; the candidate budget trained this architecture
+                # without diverging, so its test accuracy comes from that budget (said in the summary)
+                final = self._retrain(cfg.train, "train")
         curve, best = [], None
         for rec in self.trained:
             acc = rec.get("val_acc")
@@ -371,7 +383,10 @@ class SearchContext:
                 "n_params": self.best.get("n_params"), "flops": self.best.get("flops"),
             },
             "test_acc": None if final is None else final.get("test_acc"),
-            "final": None if final is None else {k: final.get(k) for k in ("status", "reason", "test_acc", "train_seconds", "cached")},
+            "final": None if final is None else {
+                **{k: final.get(k) for k in ("status", "reason", "test_acc", "train_seconds", "cached")},
+                "budget": final.get("budget", "final_train"),
+            },
             "final_train": cfg.final_train,
             "curve": curve,
             "curve_wall": walls,
