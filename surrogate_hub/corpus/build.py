@@ -314,23 +314,29 @@ class _ShardWriter:
         if not self.pending:
             return
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         table = pa.Table.from_pylist(self.pending, schema=arrow_schema(self.zcp))
         name = f"shard-{self.index:05d}.parquet"
-        tmp = self.dir / f".{name}.tmp"
-        pq.write_table(table, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.dir / name)
-        dir_fd = os.open(self.dir, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _write_shard(table, self.dir / name)
         log.info("wrote %s (%d records)", name, len(self.pending))
         self.index += 1
         self.pending = []
+
+
+def _write_shard(table, path: Path) -> None:
+    """Write a parquet shard atomically and durably: temporary file, fsync, rename, fsync the folder."""
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 # -- the build ------------------------------------------------------------------------------------
@@ -346,22 +352,14 @@ def _stored_resolved(out: Path) -> dict[str, Any] | None:
     return yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
-def _check_resume(out: Path, cfg: CorpusConfig) -> None:
-    path = out / RESOLVED
-    if not path.exists():
-        return
-    stored = yaml.safe_load(path.read_text(encoding="utf-8"))["config"]
-    if stored.get("tasks") != list(cfg.tasks):
-        hint = ""
-        gone, added = set(stored.get("tasks", [])) - set(cfg.tasks), set(cfg.tasks) - set(stored.get("tasks", []))
-        if len(gone) == 1 and len(added) == 1:
-            hint = f" (to swap one task for another, pass --replace-task {gone.pop()}={added.pop()})"
-        raise ConfigError(
-            f"{out} holds a corpus of tasks {stored.get('tasks')}, the config lists {list(cfg.tasks)}{hint}; "
-            "resume with the original tasks or choose a new output folder"
-        )
+def _check_resume(out: Path, cfg: CorpusConfig) -> dict[str, Any] | None:
+    """Refuse a config that changes the stored build; returns the stored resolved file (None if new)."""
+    resolved = _stored_resolved(out)
+    if resolved is None:
+        return None
+    stored = resolved["config"]
     try:  # keys added since the stored build compare as their defaults
-        old = _build_config(CorpusConfig, stored, str(path)).to_dict()
+        old = _build_config(CorpusConfig, stored, str(out / RESOLVED)).to_dict()
     except ConfigError:
         old = stored
     new = cfg.to_dict()
@@ -369,12 +367,17 @@ def _check_resume(out: Path, cfg: CorpusConfig) -> None:
     if changed == ["evolution"] and _only_more_iterations(old["evolution"], new["evolution"]):
         log.info("extending the evolution runs from %d to %d children per task",
                  old["evolution"]["iterations"], new["evolution"]["iterations"])
-        return  # the same runs, continued: every stored record stays valid
+        return resolved  # the same runs, continued: every stored record stays valid
     if changed:
+        gone, added = set(old.get("tasks", [])) - set(new["tasks"]), set(new["tasks"]) - set(old.get("tasks", []))
+        hint = ""
+        if "tasks" in changed and len(gone) == 1 and len(added) == 1:
+            hint = f" (to swap one task for another, pass --replace-task {gone.pop()}={added.pop()})"
         raise ConfigError(
-            f"{out} holds a corpus built with a different config (changed: {changed}); "
+            f"{out} holds a corpus built with a different config (changed: {changed}){hint}; "
             "resume with the original config or choose a new output folder"
         )
+    return resolved
 
 
 def _only_more_iterations(old: dict, new: dict) -> bool:
@@ -463,9 +466,7 @@ def _drop_task_records(data_dir: Path, task: str) -> int:
             continue
         kept = table.filter(pc.invert(mask))
         if kept.num_rows:
-            tmp = path.with_name(f".{path.name}.tmp")
-            pq.write_table(kept, tmp)
-            os.replace(tmp, path)
+            _write_shard(kept, path)
         else:
             path.unlink()
         dropped += n
@@ -524,8 +525,7 @@ def build(
     data_dir.mkdir(parents=True, exist_ok=True)
     for old, new in (replace or {}).items():
         replace_task(out, cfg, old, new, also=replace)
-    _check_resume(out, cfg)
-    stored = _stored_resolved(out) or {}
+    stored = _check_resume(out, cfg) or {}
     _atomic_write_text(out / RESOLVED, yaml.safe_dump(_resolved(cfg, stored.get("replaced_tasks")), sort_keys=False))
     done, next_index = read_shards(data_dir)
     writer = _ShardWriter(data_dir, next_index, cfg.shard_size, cfg.zcp)
