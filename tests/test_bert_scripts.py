@@ -43,3 +43,39 @@ def test_fit_bert_then_publish_and_load_back(hub, small_corpus: Path, tmp_path: 
     assert publish.main(["model", str(folder), "--repo-id", repo]) == 0
     np.testing.assert_array_equal(load_surrogate(repo).predict(archs, input_shape=(1, 8, 8)), local)
     assert fit_bert.main(argv + ["--resume"]) == 0  # resumes from the last checkpoint (nothing left to train)
+
+
+
+def test_evaluate_bert_in_two_shards_then_merge(small_corpus: Path, tmp_path: Path) -> None:
+    """training/evaluate.py --methods bert: two shard processes share the folds through --fold-cache,
+    and a last run assembles them and merges the bert entry into an existing results file."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "training" / "evaluate.py"
+    out, folds = tmp_path / "results", tmp_path / "folds"
+    settings = ["--methods", "bert", "--bert-base", "einspace-native", "--bert-epochs", "1", "--bert-batch-size", "8"]
+    where = ["--fold-cache", str(folds), "--out", str(out)]
+
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(script), str(small_corpus), *argv], capture_output=True, text=True, timeout=600)
+
+    assert run("--methods", "params", "--out", str(out)).returncode == 0  # the existing document
+    shards = [subprocess.Popen([sys.executable, str(script), str(small_corpus), *settings, "--bert-lr", "1e-3", *where,
+                                "--shard", f"{i}/2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+              for i in range(2)]
+    for proc in shards:
+        output = proc.communicate(timeout=600)[0]
+        assert proc.returncode == 0 and "rerun without --shard" in output, output[-2000:]
+    stored = list((folds / "bert").glob("*.json"))
+    assert len(stored) == 2 + 2 * 5  # both tasks' leave-one-task-out folds and 5 within-task folds each
+    done = run(*settings, "--bert-lr", "1e-3", *where, "--merge")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "0 computed, 12 read back" in done.stderr
+    res = json.loads((out / "surrogates.json").read_text())
+    assert set(res["methods"]) == {"params", "bert"} and res["methods"]["bert"]["within"]["folds"] == 5
+    assert set(res["loo"]["bert"]) == {"add-digits", "digits", "mean"}
+    other = run(*settings, "--bert-lr", "1e-2", *where, "--merge")  # other settings, the same fold folder
+    assert other.returncode == 2 and "stored with other settings" in other.stderr
+    bad = run(*settings, *where, "--shard", "2/2")
+    assert bad.returncode == 2 and "--shard must be I/N" in bad.stderr

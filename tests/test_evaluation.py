@@ -378,3 +378,48 @@ def test_cli_lists_methods_including_registered_ones(capsys) -> None:
     assert main(["evaluate", "--list-methods", "--import", "surrogate_hub.evaluation.methods"]) == 0
     names = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]
     assert {"graf-xgb", "graf-zcp-xgb", "params", "flops", "random", "zcp:<proxy>"} <= set(names)
+
+
+# ------------------------------------------------------------------------------ stored folds, merge
+def test_fold_store_shards_resume_and_equal_one_run(data, tmp_path) -> None:
+    from surrogate_hub.evaluation import FoldStore, FoldStoreMismatch, merge_results
+
+    calls: list[int] = []
+
+    @method("counting-params", fitted=True, description="log parameters; counts its fold fits")
+    def _counting(train, test, seed):
+        calls.append(len(test))
+        return np.log(test.n_params)
+
+    try:
+        plain = evaluate(data, ["counting-params", "params"], folds=3)
+        n_folds = len(TASKS) * (1 + 3)  # leave-one-task-out + within-task folds
+        assert len(calls) == n_folds
+        tag = {"content_hash": data.content_hash, "seed": 0, "folds": 3}
+        shard0 = evaluate(data, ["counting-params", "params"], folds=3, store=FoldStore(tmp_path, tag, shard=(0, 2)))
+        # half of every method's folds belong to the other shard: both methods are incomplete
+        assert shard0["incomplete"] == ["counting-params", "params"] and shard0["methods"] == {}
+        assert len(calls) == n_folds + n_folds // 2
+        evaluate(data, ["counting-params", "params"], folds=3, store=FoldStore(tmp_path, tag, shard=(1, 2)))
+        assert len(calls) == 2 * n_folds
+        store = FoldStore(tmp_path, tag)
+        whole = evaluate(data, ["counting-params", "params"], folds=3, store=store)
+        assert len(calls) == 2 * n_folds and store.read == n_folds + len(TASKS) and store.computed == 0
+        assert "incomplete" not in whole
+        for name in ("counting-params", "params"):
+            assert whole["methods"][name]["loo"] == plain["methods"][name]["loo"]
+            assert whole["methods"][name]["within"] == plain["methods"][name]["within"]
+        with pytest.raises(FoldStoreMismatch, match="stored with other settings"):
+            evaluate(data, ["params"], folds=3, store=FoldStore(tmp_path, {**tag, "seed": 1}))
+        with pytest.raises(ValueError, match="shard must be"):
+            FoldStore(tmp_path, tag, shard=(2, 2))
+    finally:
+        unregister("counting-params")
+    # merging adds a method to an existing document and refuses documents of other folds
+    only_params = evaluate(data, ["params", "random"], folds=3)
+    merged = merge_results(only_params, whole)
+    assert set(merged["methods"]) == {"params", "random", "counting-params"}
+    assert merged["loo"]["counting-params"]["mean"]["tau"] == whole["methods"]["counting-params"]["loo"]["tau"]["mean"]
+    assert "counting-params" in merged["within"] and "| counting-params |" in markdown(merged)
+    with pytest.raises(ValueError, match="differ in folds"):
+        merge_results(only_params, evaluate(data, ["params"], folds=2))

@@ -6,6 +6,16 @@ Methods defined here with ``@method`` (same signature as the library's: ``fn(tra
 are registered before the requested names are checked.
 
     python training/evaluate.py corpus/einspace-offline-v1 [--methods graf-xgb params ...] [--tasks ...] [--quick]
+
+Slow methods (``bert`` fine-tunes a model per fold) are resumable and can use several cores:
+``--fold-cache DIR`` keeps every fold's scores; ``--shard I/N`` in N processes splits the folds;
+a last run without ``--shard`` assembles the results, and ``--merge`` adds them to the existing
+``surrogates.json`` (same corpus, seed and folds) instead of replacing it:
+
+    for i in 0 1; do python training/evaluate.py corpus/einspace-offline-v2 --methods bert \
+        --bert-base runs/einspace-mlm --fold-cache runs/eval-folds/bert --shard $i/2 & done; wait
+    python training/evaluate.py corpus/einspace-offline-v2 --methods bert --bert-base runs/einspace-mlm \
+        --fold-cache runs/eval-folds/bert --merge
 """
 
 from __future__ import annotations
@@ -47,23 +57,71 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bert-epochs", type=float, default=BERT_SETTINGS["epochs"])
     p.add_argument("--bert-lr", type=float, default=BERT_SETTINGS["learning_rate"])
     p.add_argument("--threads", type=int, default=1, help="torch threads (bert method)")
+    p.add_argument("--bert-batch-size", type=int, default=BERT_SETTINGS["batch_size"])
+    p.add_argument("--fold-cache", type=Path, default=None, help="keep every fold's scores here (resumable)")
+    p.add_argument("--shard", default=None, help="I/N: compute only every N-th fold from the I-th (needs --fold-cache)")
+    p.add_argument("--merge", action="store_true", help="add the methods to the existing results file instead of replacing it")
     args = p.parse_args(argv)
     BERT_SETTINGS.update(base=args.bert_base, encoding=args.bert_encoding, epochs=args.bert_epochs,
-                         learning_rate=args.bert_lr)
+                         learning_rate=args.bert_lr, batch_size=args.bert_batch_size)
+    shard = (0, 1)
+    if args.shard is not None:
+        try:
+            shard = tuple(int(v) for v in args.shard.split("/"))
+            if len(shard) != 2 or not 0 <= shard[0] < shard[1]:
+                raise ValueError
+        except ValueError:
+            p.error(f"--shard must be I/N with 0 <= I < N, got {args.shard!r}")
+        if args.fold_cache is None:
+            p.error("--shard needs --fold-cache (the shards share their folds through it)")
     if args.methods and "bert" in args.methods:
         import torch
 
         torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     start = time.perf_counter()
+    store = None
+    if args.fold_cache is not None:
+        from surrogate_hub.evaluation import FoldStore, load_corpus
+        from surrogate_hub.evaluation.data import default_cache_dir
+
+        data = load_corpus(args.corpus, tasks=args.tasks, cache_dir=default_cache_dir())
+        tag = {"content_hash": data.content_hash, "seed": args.seed, "folds": args.folds, "quick": args.quick,
+               "bert": dict(BERT_SETTINGS) if args.methods and "bert" in args.methods else None}
+        store = FoldStore(args.fold_cache, tag, shard=shard)
     try:
-        res = evaluate_corpus(args.corpus, args.methods, tasks=args.tasks, quick=args.quick, seed=args.seed,
-                              folds=args.folds)
+        res = evaluate_corpus(args.corpus if store is None else data, args.methods, tasks=args.tasks, quick=args.quick,
+                              seed=args.seed, folds=args.folds, store=store, name=args.corpus)
     except ValueError as err:
         p.error(str(err))
+    if "bert" in res.get("methods", {}):
+        b = res["methods"]["bert"]
+        b["settings"] = {**BERT_SETTINGS, "torch_threads": args.threads}
+        b["description"] += (f": base {BERT_SETTINGS['base']}, {BERT_SETTINGS['encoding']} encoding, "
+                             f"{BERT_SETTINGS['epochs']:g} epochs at lr {BERT_SETTINGS['learning_rate']:g}, batch {BERT_SETTINGS['batch_size']}")
+    if store is not None:
+        for name, m in res.get("methods", {}).items():
+            m["fold_seconds"] = round(store.fold_seconds.get(name, 0.0), 1)  # CPU time of the folds, over all runs
+        log.info("folds: %d computed, %d read back, %d left to other shards", store.computed, store.read, store.left)
+        if shard != (0, 1):
+            print(f"shard {shard[0]}/{shard[1]} done; rerun without --shard to assemble the results")
+            return 0
     res = {"machine": machine(), "wall_seconds": round(time.perf_counter() - start, 1), **res}
     out = args.out if args.out is not None else (None if args.quick else RESULTS)
+    if res.get("incomplete"):
+        p.error(f"methods {res['incomplete']} have folds that are neither stored nor computed (run the shards first)")
     if out is not None:
+        if args.merge:
+            from surrogate_hub.evaluation import merge_results
+
+            old = Path(out) / "surrogates.json"
+            if old.is_file():
+                import json
+
+                try:
+                    res = merge_results(json.loads(old.read_text()), res)
+                except ValueError as err:
+                    p.error(f"--merge into {old}: {err}")
         js, md = write_results(res, out)
         log.info("wrote %s and %s", js, md)
     print(markdown(res))

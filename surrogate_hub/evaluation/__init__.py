@@ -82,9 +82,12 @@ from .registry import (
     resolve,
     unregister,
 )
-from .report import markdown, write_results
+from .fold_store import FoldStore, FoldStoreMismatch
+from .report import markdown, merge_results, write_results
 
 __all__ = [
+    "FoldStore",
+    "FoldStoreMismatch",
     "QUICK_METHODS",
     "EvalData",
     "FeatureCache",
@@ -100,6 +103,7 @@ __all__ = [
     "load_corpus",
     "loo_folds",
     "markdown",
+    "merge_results",
     "method",
     "noise_ceiling",
     "precision_at",
@@ -126,11 +130,13 @@ def evaluate_corpus(
     revision: str | None = None,
     cache_dir: str | Path | None = None,
     name: str | None = None,
+    store: FoldStore | None = None,
 ) -> dict[str, Any]:
     """Load ``corpus`` (folder or Hub dataset id; or an already loaded :class:`EvalData`) and
     :func:`evaluate` it. ``quick`` keeps at most :data:`QUICK_ROWS` rows per task, at most 3 folds
     and, unless ``methods`` are given, :data:`QUICK_METHODS`. ``cache_dir``: feature cache folder
-    (default :func:`default_cache_dir`); ``name``: the corpus name recorded in the results."""
+    (default :func:`default_cache_dir`); ``name``: the corpus name recorded in the results;
+    ``store``: a :class:`FoldStore` (see :func:`evaluate`)."""
     if isinstance(corpus, EvalData):
         data = corpus
     else:
@@ -140,6 +146,6 @@ def evaluate_corpus(
         data = subsample(data, QUICK_ROWS, seed)
         folds = min(folds, 3)
         methods = list(QUICK_METHODS) if methods is None else methods
-    res = evaluate(data, methods, seed=seed, folds=folds, within=within)
+    res = evaluate(data, methods, seed=seed, folds=folds, within=within, store=store)
     label = name if name is not None else (str(corpus) if not isinstance(corpus, EvalData) else None)
     return {"corpus": label, "revision": revision, "quick": quick, **res}

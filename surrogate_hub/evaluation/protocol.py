@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .data import EvalData, Rows
+from .fold_store import FoldStore
 from .metrics import MIN_CEILING_PAIRS, noise_ceiling, ranking_metrics
 from .registry import MethodSpec, resolve
 
@@ -80,10 +81,20 @@ def subsample(data: EvalData, rows_per_task: int, seed: int = 0) -> EvalData:
 
 
 # ---------------------------------------------------------------------------------------- running
-def _scores(spec: MethodSpec, train: Rows, test: Rows, seed: int) -> np.ndarray:
-    s = np.asarray(spec.fn(train, test.unlabelled(), seed), dtype=np.float64).reshape(-1)
-    if len(s) != len(test):
-        raise ValueError(f"method {spec.name} returned {len(s)} scores for {len(test)} test rows")
+def _scores(spec: MethodSpec, train: Rows, test: Rows, seed: int, key: str = "", store: FoldStore | None = None) -> np.ndarray | None:
+    """The method's scores of ``test``; with a ``store``, read back or stored under ``key`` (``None``:
+    a fold that another shard owns)."""
+    def compute() -> np.ndarray:
+        s = np.asarray(spec.fn(train, test.unlabelled(), seed), dtype=np.float64).reshape(-1)
+        if len(s) != len(test):
+            raise ValueError(f"method {spec.name} returned {len(s)} scores for {len(test)} test rows")
+        return s
+
+    if store is None:
+        return compute()
+    s = store.scores(spec.name, key, test, compute)
+    if s is not None and len(s) != len(test):
+        raise ValueError(f"stored fold {key} of {spec.name} has {len(s)} scores for {len(test)} test rows")
     return s
 
 
@@ -97,12 +108,17 @@ def _table(per_task: dict[str, dict[str, Any]], key: str) -> dict[str, Any]:
     return {"mean": _mean(list(by_task.values())), "by_task": by_task}
 
 
-def _run_loo(spec: MethodSpec, data: EvalData, seed: int, ceiling: dict[str, float | None]) -> dict[str, Any]:
+def _run_loo(spec: MethodSpec, data: EvalData, seed: int, ceiling: dict[str, float | None],
+             store: FoldStore | None = None) -> dict[str, Any] | None:
     acc = data.rows.val_acc
     per_task: dict[str, dict[str, Any]] = {}
+    complete = True
     for t, tr, te in loo_folds(data):
         train, test = data.rows.take(tr), data.rows.take(te)
-        s = _scores(spec, train, test, seed)
+        s = _scores(spec, train, test, seed, f"loo-{t}", store)
+        if s is None:
+            complete = False
+            continue
         m = ranking_metrics(s, acc[te])
         unseen = unseen_mask(train, test)
         mu = ranking_metrics(s[unseen], acc[te][unseen])
@@ -115,6 +131,8 @@ def _run_loo(spec: MethodSpec, data: EvalData, seed: int, ceiling: dict[str, flo
             "tau_seen": ms["tau"], "n_seen": int((~unseen).sum()),
             "tau_over_ceiling": None if c is None or m["tau"] is None or c <= 0 else m["tau"] / c,
         }
+    if not complete:
+        return None
     out = {k: _table(per_task, k) for k in ("tau", "rho", "p_at_10", "tau_unseen", "rho_unseen", "p_at_10_unseen", "tau_seen", "tau_over_ceiling")}
     for k in ("n", "n_scored", "n_unseen", "n_seen"):
         out[k] = {t: m[k] for t, m in per_task.items()}
@@ -126,15 +144,22 @@ def _run_loo(spec: MethodSpec, data: EvalData, seed: int, ceiling: dict[str, flo
     return out
 
 
-def _run_within(spec: MethodSpec, data: EvalData, seed: int, folds: int) -> dict[str, Any]:
+def _run_within(spec: MethodSpec, data: EvalData, seed: int, folds: int, store: FoldStore | None = None) -> dict[str, Any] | None:
     acc = data.rows.val_acc
     per_task = {}
+    complete = True
     for t in data.tasks:
         idx = data.task_index(t)
         pred = np.full(len(acc), np.nan)
-        for tr, te in within_folds(idx, folds, seed):
-            pred[te] = _scores(spec, data.rows.take(tr), data.rows.take(te), seed)
+        for f, (tr, te) in enumerate(within_folds(idx, folds, seed)):
+            s = _scores(spec, data.rows.take(tr), data.rows.take(te), seed, f"within-{t}-{f}", store)
+            if s is None:
+                complete = False
+            else:
+                pred[te] = s
         per_task[t] = ranking_metrics(pred[idx], acc[idx])
+    if not complete:
+        return None
     out = {k: _table(per_task, k) for k in ("tau", "rho", "p_at_10")}
     out["n"] = {t: m["n"] for t, m in per_task.items()}
     out["n_scored"] = {t: m["n_scored"] for t, m in per_task.items()}
@@ -167,12 +192,15 @@ def evaluate(
     folds: int = 5,
     within: bool = True,
     on_method: Callable[[str, dict], None] | None = None,
+    store: FoldStore | None = None,
 ) -> dict[str, Any]:
     """Run ``methods`` (``None``: every default method the corpus supports) on ``data``.
 
     Requested names are validated after the built-ins and the corpus's ``zcp:<name>`` baselines are
     registered. Returns the results document (``methods.<name>.loo.tau.mean`` and so on, see
     :mod:`surrogate_hub.evaluation`). ``on_method(name, result)`` is called after each method.
+    ``store``: a :class:`~.fold_store.FoldStore` that keeps every fold's scores (resumable, shardable);
+    a method with folds left to other shards is left out of ``methods`` and named in ``incomplete``.
     """
     from .methods import register_proxy_baselines
 
@@ -181,12 +209,17 @@ def evaluate(
     specs, skipped = resolve(methods, columns)
     ceiling = ceilings(data)
     results: dict[str, Any] = {}
+    incomplete: list[str] = []
     for spec in specs:
         start = time.perf_counter()
         res: dict[str, Any] = {"fitted": spec.fitted, "description": spec.description}
-        res["loo"] = _run_loo(spec, data, seed, ceiling["by_task"])
-        res["within"] = _run_within(spec, data, seed, folds) if spec.fitted and within else None
+        res["loo"] = _run_loo(spec, data, seed, ceiling["by_task"], store)
+        res["within"] = _run_within(spec, data, seed, folds, store) if spec.fitted and within else None
         res["seconds"] = round(time.perf_counter() - start, 2)
+        if res["loo"] is None or (spec.fitted and within and res["within"] is None):
+            incomplete.append(spec.name)
+            log.info("%s: folds left to other shards; rerun without a shard when they are done", spec.name)
+            continue
         results[spec.name] = res
         log.info("%s: LOO mean tau %s (%.0f s)", spec.name, _fmt(res["loo"]["tau"]["mean"]), res["seconds"])
         if on_method is not None:
@@ -202,6 +235,7 @@ def evaluate(
         "coverage": coverage(data),
         "methods": results,
         "skipped": skipped,
+        **({"incomplete": incomplete} if incomplete else {}),
         "n_rows": {t: int((np.asarray(rows.task) == t).sum()) for t in data.tasks},
         **_legacy(results),
     }

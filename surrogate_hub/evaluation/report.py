@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["markdown", "write_results"]
+__all__ = ["markdown", "merge_results", "write_results"]
 
 
 def _f(v: Any, digits: int = 3) -> str:
@@ -119,3 +119,27 @@ def write_results(res: dict[str, Any], out_dir: str | Path, name: str = "surroga
     _atomic_write(js, json.dumps(res, indent=1) + "\n")
     _atomic_write(md, markdown(res))
     return js, md
+
+
+#: keys that must agree for two results documents to be merged
+MERGE_KEYS = ("content_hash", "seed", "folds", "tasks", "n_rows")
+
+
+def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` with the methods of ``new`` added (a method in both: ``new``'s), for adding a slow
+    method's results to an existing document. Raises ``ValueError`` when the two were not computed
+    on the same rows and folds (:data:`MERGE_KEYS`)."""
+    from .protocol import _legacy
+
+    diff = [k for k in MERGE_KEYS if old.get(k) != new.get(k)]
+    if diff:
+        raise ValueError(f"cannot merge results computed on other data or folds (they differ in {', '.join(diff)}); "
+                         "rerun the methods on the same corpus, seed and folds")
+    methods = {**old.get("methods", {}), **new.get("methods", {})}
+    skipped = {k: v for k, v in {**old.get("skipped", {}), **new.get("skipped", {})}.items() if k not in methods}
+    out = {**old, "methods": methods, "skipped": skipped, **_legacy(methods)}
+    still = [m for m in new.get("incomplete", []) if m not in methods]
+    out.pop("incomplete", None)
+    if still:
+        out["incomplete"] = still
+    return out
