@@ -352,6 +352,8 @@ def test_cli_writes_results(small_corpus, tmp_path, capsys, monkeypatch) -> None
         (["--methods", "params", "bogus"], "unknown method(s) bogus; known:"),
         (["--tasks", "delta"], "unknown task(s) ['delta']"),
         (["--methods", "params", "--folds", "1"], "--folds must be at least 2"),
+        (["--methods", "params", "--shard", "0/2"], "--shard needs --fold-cache"),
+        (["--methods", "params", "--shard", "3/2", "--fold-cache", "x"], "--shard must be I/N"),
     ],
 )
 def test_cli_user_errors_are_one_line(small_corpus, tmp_path, capsys, monkeypatch, argv, message) -> None:
@@ -423,3 +425,22 @@ def test_fold_store_shards_resume_and_equal_one_run(data, tmp_path) -> None:
     assert "counting-params" in merged["within"] and "| counting-params |" in markdown(merged)
     with pytest.raises(ValueError, match="differ in folds"):
         merge_results(only_params, evaluate(data, ["params"], folds=2))
+
+
+def test_cli_shards_then_assembles_from_the_fold_cache(small_corpus, tmp_path, capsys, monkeypatch) -> None:
+    from surrogate_hub.cli import main
+
+    monkeypatch.setenv("SURROGATE_HUB_CACHE", str(tmp_path / "cache"))
+    common = ["evaluate", str(small_corpus), "--methods", "graf-xgb", "params", "--folds", "3",
+              "--fold-cache", str(tmp_path / "folds")]
+    assert main([*common, "--shard", "0/2"]) == 0
+    assert "rerun without --shard" in capsys.readouterr().out
+    n_first = len(list((tmp_path / "folds").rglob("*.json")))
+    assert main([*common, "--shard", "1/2"]) == 0
+    # graf-xgb: 3 leave-one-task-out + 3 x 3 within-task folds, params 3: split 6 + 2 and 6 + 1, each once
+    assert n_first == 8 and len(list((tmp_path / "folds").rglob("*.json"))) == 12 + 3
+    assert main([*common, "--out", str(tmp_path / "r")]) == 0  # reads them all back
+    res = json.loads((tmp_path / "r" / "surrogates.json").read_text())
+    plain = evaluate_corpus(small_corpus, ["graf-xgb", "params"], folds=3, cache_dir=tmp_path / "cache2")
+    assert res["methods"]["graf-xgb"]["loo"] == plain["methods"]["graf-xgb"]["loo"]
+    assert res["methods"]["graf-xgb"]["within"] == plain["methods"]["graf-xgb"]["within"]

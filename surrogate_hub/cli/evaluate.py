@@ -30,6 +30,11 @@ def _cfg_evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--revision", default=None, help="Hub revision of the corpus")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="feature cache folder (default $SURROGATE_HUB_CACHE/evaluation or ~/.cache/surrogate-hub/evaluation)")
+    p.add_argument("--fold-cache", type=Path, default=None, metavar="DIR",
+                   help="keep every fold's scores in DIR: a stopped run resumes, shards share folds")
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="compute only every N-th fold from the I-th (N processes on one --fold-cache); "
+                        "then rerun without --shard to assemble the results")
     p.add_argument("--list-methods", action="store_true", help="list the registered methods and exit")
 
 
@@ -64,6 +69,16 @@ def _evaluate(args: argparse.Namespace) -> int:
         return _fail("--folds must be at least 2 (or pass --no-within)")
     if args.corpus is None:
         return _fail("give a CORPUS (folder or Hub dataset id), or --list-methods")
+    shard = (0, 1)
+    if args.shard is not None:
+        try:
+            shard = tuple(int(v) for v in args.shard.split("/"))
+            if len(shard) != 2 or not 0 <= shard[0] < shard[1]:
+                raise ValueError
+        except ValueError:
+            return _fail(f"--shard must be I/N with 0 <= I < N (e.g. 0/2), got {args.shard!r}")
+        if args.fold_cache is None:
+            return _fail("--shard needs --fold-cache DIR (the shards share their folds through it)")
     local = Path(args.corpus)
     if not local.is_dir() and (local.exists() or args.corpus.startswith((".", "/", "~"))):
         return _fail(f"{args.corpus}: no such corpus folder")
@@ -77,11 +92,24 @@ def _evaluate(args: argparse.Namespace) -> int:
     except Exception as err:  # noqa: BLE001 - no such folder or Hub repo, offline, unreadable shards
         return _fail(f"{args.corpus}: cannot load the corpus (not a corpus folder, and as a Hub dataset id: "
                      f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})")
+    store = None
+    if args.fold_cache is not None:
+        from ..evaluation import FoldStore
+
+        tag = {"content_hash": data.content_hash, "seed": args.seed, "folds": args.folds, "quick": args.quick,
+               "within": not args.no_within}
+        store = FoldStore(args.fold_cache, tag, shard=shard)
     try:
         res = evaluate_corpus(data, args.methods, quick=args.quick, seed=args.seed, folds=args.folds,
-                              within=not args.no_within, revision=args.revision, name=args.corpus)
-    except ValueError as err:  # unknown method (UnknownMethodError), or a method's missing columns
+                              within=not args.no_within, revision=args.revision, name=args.corpus, store=store)
+    except ValueError as err:  # unknown method (UnknownMethodError), a method's missing columns, a stored fold of other settings
         return _fail(str(err))
+    if shard != (0, 1):
+        sys.stdout.write(f"shard {shard[0]}/{shard[1]}: {store.computed} folds computed, {store.read} read back; "
+                         "rerun without --shard when every shard is done\n")
+        return 0
+    if res.get("incomplete"):
+        return _fail(f"{', '.join(res['incomplete'])}: folds missing from {args.fold_cache} (run every --shard first)")
     if args.out is not None:
         from .. import __version__
 
