@@ -79,3 +79,18 @@ def test_evaluate_bert_in_two_shards_then_merge(small_corpus: Path, tmp_path: Pa
     assert other.returncode == 2 and "stored with other settings" in other.stderr
     bad = run(*settings, *where, "--shard", "2/2")
     assert bad.returncode == 2 and "--shard must be I/N" in bad.stderr
+
+
+def test_bert_benchmark_reports_token_lengths_and_both_bases(small_corpus: Path, tmp_path: Path, torch1) -> None:
+    bench = _script("bert", folder="benchmarks")
+    out = tmp_path / "bert.json"
+    assert bench.main([str(small_corpus), "--n", "4", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    rows = {(r["encoding"], r["tokenizer"]): r for r in res["tokens"]}
+    assert set(rows) == {(e, t) for e in ("long", "compact") for t in ("einspace", "minilm-wordpiece")}
+    n = len(load(small_corpus, ok_only=True))
+    assert all(r["texts"] == n and 3 <= r["mean"] <= r["max"] for r in rows.values())
+    assert rows[("long", "einspace")]["unknown tokens"] == 0  # the closed vocabulary covers every string
+    assert rows[("long", "einspace")]["mean"] > rows[("compact", "einspace")]["mean"]  # shapes cost tokens
+    assert {(b["base"], b["encoding"]) for b in res["bases"]} == {(b, e) for b in ("einspace-native", "minilm") for e in ("long", "compact")}
+    assert all(b["archs/s"] > 0 for b in res["bases"])
