@@ -268,6 +268,7 @@ def test_evaluate_reports_every_column(data) -> None:
     assert res["loo"]["graf-xgb"]["mean"]["tau"] == g["loo"]["tau"]["mean"] and "params" not in res["within"]
     md = markdown(res)
     assert "No noise ceiling" not in md and "| graf-xgb |" in md and "Within-task (3-fold" in md
+    assert "- `graf-xgb`: XGBoost on GRAF" in md  # every method is described
 
 
 def test_corpus_without_second_seeds_has_no_ceiling(data) -> None:

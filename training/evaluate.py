@@ -99,9 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         b["settings"] = {**BERT_SETTINGS, "torch_threads": args.threads}
         b["description"] += (f": base {BERT_SETTINGS['base']}, {BERT_SETTINGS['encoding']} encoding, "
                              f"{BERT_SETTINGS['epochs']:g} epochs at lr {BERT_SETTINGS['learning_rate']:g}, batch {BERT_SETTINGS['batch_size']}")
+        marker = Path(BERT_SETTINGS["base"]) / "einspace_mlm.json"  # written by training/fit_bert.py pretrain
+        if marker.is_file():
+            import json
+
+            mlm = json.loads(marker.read_text())
+            b["settings"]["mlm"] = {k: mlm.get(k) for k in ("n_texts", "steps", "batch_size", "learning_rate", "final_loss", "seconds", "n_parameters")}
+            b["description"] += (f"; the base is the einspace-native BERT ({mlm.get('n_parameters', 0):,} parameters) after "
+                                 f"{mlm.get('steps')} masked-language-model steps on {mlm.get('n_texts')} sampled strings")
     if store is not None:
-        for name, m in res.get("methods", {}).items():
-            m["fold_seconds"] = round(store.fold_seconds.get(name, 0.0), 1)  # CPU time of the folds, over all runs
         log.info("folds: %d computed, %d read back, %d left to other shards", store.computed, store.read, store.left)
         if shard != (0, 1):
             print(f"shard {shard[0]}/{shard[1]} done; rerun without --shard to assemble the results")

@@ -216,6 +216,8 @@ def evaluate(
         res["loo"] = _run_loo(spec, data, seed, ceiling["by_task"], store)
         res["within"] = _run_within(spec, data, seed, folds, store) if spec.fitted and within else None
         res["seconds"] = round(time.perf_counter() - start, 2)
+        if store is not None:  # the folds' own computing time, also for folds computed by earlier runs or shards
+            res["seconds"] = round(store.fold_seconds.get(spec.name, 0.0), 2)
         if res["loo"] is None or (spec.fitted and within and res["within"] is None):
             incomplete.append(spec.name)
             log.info("%s: folds left to other shards; rerun without a shard when they are done", spec.name)

@@ -92,6 +92,7 @@ def markdown(res: dict[str, Any]) -> str:
             r = res["methods"][m]["within"]
             lines.append(f"| {m} | " + " | ".join(_f(r["tau"]["by_task"][t]) for t in tasks)
                          + f" | **{_f(r['tau']['mean'])}** | {_f(r['rho']['mean'])} | {_f(r['p_at_10']['mean'])} |")
+    lines += ["", "## Methods", ""] + [f"- `{m}`: {r.get('description') or '–'}" for m, r in res["methods"].items()]
     if res["coverage"]:
         lines += ["", "## Zero-cost proxy coverage (rows without a value)", "",
                   "| proxy | " + " | ".join(tasks) + " | all |", "| --- |" + " --- |" * (len(tasks) + 1)]
@@ -99,7 +100,8 @@ def markdown(res: dict[str, Any]) -> str:
             lines.append(f"| {p} | " + " | ".join(str(c["by_task"][t]) for t in tasks) + f" | {c['n_nan']} |")
     if res.get("wall_seconds") is not None:
         cpus = (res.get("machine") or {}).get("cpu_count", "?")
-        lines += ["", f"Wall time of the whole run: {res['wall_seconds']:.0f} s on {cpus} CPU cores (column *s*: per method)."]
+        lines += ["", f"Wall time of the whole run: {res['wall_seconds']:.0f} s on {cpus} CPU cores (column *s*: per method; "
+                  "for a method evaluated from stored folds, the time its folds took when they were computed)."]
     if res["skipped"]:
         lines += ["", "Skipped: " + "; ".join(f"{m} ({why})" for m, why in res["skipped"].items()) + "."]
     return "\n".join(lines) + "\n"
