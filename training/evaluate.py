@@ -66,12 +66,12 @@ def main(argv: list[str] | None = None) -> int:
                          learning_rate=args.bert_lr, batch_size=args.bert_batch_size)
     shard = (0, 1)
     if args.shard is not None:
+        from surrogate_hub.evaluation.fold_store import parse_shard
+
         try:
-            shard = tuple(int(v) for v in args.shard.split("/"))
-            if len(shard) != 2 or not 0 <= shard[0] < shard[1]:
-                raise ValueError
-        except ValueError:
-            p.error(f"--shard must be I/N with 0 <= I < N, got {args.shard!r}")
+            shard = parse_shard(args.shard)
+        except ValueError as err:
+            p.error(str(err))
         if args.fold_cache is None:
             p.error("--shard needs --fold-cache (the shards share their folds through it)")
     if args.methods and "bert" in args.methods:

@@ -71,12 +71,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         return _fail("give a CORPUS (folder or Hub dataset id), or --list-methods")
     shard = (0, 1)
     if args.shard is not None:
+        from ..evaluation.fold_store import parse_shard
+
         try:
-            shard = tuple(int(v) for v in args.shard.split("/"))
-            if len(shard) != 2 or not 0 <= shard[0] < shard[1]:
-                raise ValueError
-        except ValueError:
-            return _fail(f"--shard must be I/N with 0 <= I < N (e.g. 0/2), got {args.shard!r}")
+            shard = parse_shard(args.shard)
+        except ValueError as err:
+            return _fail(str(err))
         if args.fold_cache is None:
             return _fail("--shard needs --fold-cache DIR (the shards share their folds through it)")
     local = Path(args.corpus)

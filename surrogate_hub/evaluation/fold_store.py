@@ -25,11 +25,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FoldStore", "FoldStoreMismatch"]
+__all__ = ["FoldStore", "FoldStoreMismatch", "parse_shard"]
 
 
 class FoldStoreMismatch(ValueError):
     """A stored fold was written with other settings or other test rows."""
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` → ``(I, N)``; ``ValueError`` naming the expected form unless ``0 <= I < N``."""
+    try:
+        i, n = (int(v) for v in text.split("/"))
+        if not 0 <= i < n:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"--shard must be I/N with 0 <= I < N (e.g. 0/2), got {text!r}") from None
+    return i, n
 
 
 def _rows_hash(test: Any) -> str:
