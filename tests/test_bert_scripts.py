@@ -54,7 +54,7 @@ def test_evaluate_bert_in_two_shards_then_merge(small_corpus: Path, tmp_path: Pa
 
     script = Path(__file__).resolve().parents[1] / "training" / "evaluate.py"
     out, folds = tmp_path / "results", tmp_path / "folds"
-    settings = ["--methods", "bert", "--bert-base", "einspace-native", "--bert-epochs", "1", "--bert-batch-size", "8"]
+    settings = ["--methods", "bert", "bert-compact", "--bert-base", "einspace-native", "--bert-epochs", "1", "--bert-batch-size", "8"]
     where = ["--fold-cache", str(folds), "--out", str(out)]
 
     def run(*argv: str) -> subprocess.CompletedProcess:
@@ -67,13 +67,15 @@ def test_evaluate_bert_in_two_shards_then_merge(small_corpus: Path, tmp_path: Pa
     for proc in shards:
         output = proc.communicate(timeout=600)[0]
         assert proc.returncode == 0 and "rerun without --shard" in output, output[-2000:]
-    stored = list((folds / "bert").glob("*.json"))
-    assert len(stored) == 2 + 2 * 5  # both tasks' leave-one-task-out folds and 5 within-task folds each
+    for name in ("bert", "bert-compact"):  # both tasks' leave-one-task-out folds and 5 within-task folds each
+        assert len(list((folds / name).glob("*.json"))) == 2 + 2 * 5
     done = run(*settings, "--bert-lr", "1e-3", *where, "--merge")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "0 computed, 12 read back" in done.stderr
+    assert "0 computed, 24 read back" in done.stderr
     res = json.loads((out / "surrogates.json").read_text())
-    assert set(res["methods"]) == {"params", "bert"} and res["methods"]["bert"]["within"]["folds"] == 5
+    assert set(res["methods"]) == {"params", "bert", "bert-compact"} and res["methods"]["bert"]["within"]["folds"] == 5
+    assert res["methods"]["bert"]["settings"]["encoding"] == "long" and res["methods"]["bert-compact"]["settings"]["encoding"] == "compact"
+    assert res["methods"]["bert"]["loo"]["tau"] != res["methods"]["bert-compact"]["loo"]["tau"]  # another input text
     assert set(res["loo"]["bert"]) == {"add-digits", "digits", "mean"}
     other = run(*settings, "--bert-lr", "1e-2", *where, "--merge")  # other settings, the same fold folder
     assert other.returncode == 2 and "stored with other settings" in other.stderr

@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error(str(err))
         if args.fold_cache is None:
             p.error("--shard needs --fold-cache (the shards share their folds through it)")
-    if args.methods and "bert" in args.methods:
+    if any(m.startswith("bert") for m in args.methods or ()):
         import torch
 
         torch.set_num_threads(args.threads)
@@ -87,17 +87,18 @@ def main(argv: list[str] | None = None) -> int:
 
         data = load_corpus(args.corpus, tasks=args.tasks, cache_dir=default_cache_dir())
         tag = {"content_hash": data.content_hash, "seed": args.seed, "folds": args.folds, "quick": args.quick,
-               "bert": dict(BERT_SETTINGS) if args.methods and "bert" in args.methods else None}
+               "bert": dict(BERT_SETTINGS) if any(m.startswith("bert") for m in args.methods or ()) else None}
         store = FoldStore(args.fold_cache, tag, shard=shard)
     try:
         res = evaluate_corpus(args.corpus if store is None else data, args.methods, tasks=args.tasks, quick=args.quick,
                               seed=args.seed, folds=args.folds, store=store, name=args.corpus)
     except ValueError as err:
         p.error(str(err))
-    if "bert" in res.get("methods", {}):
-        b = res["methods"]["bert"]
-        b["settings"] = {**BERT_SETTINGS, "torch_threads": args.threads}
-        b["description"] += (f": base {BERT_SETTINGS['base']}, {BERT_SETTINGS['encoding']} encoding, "
+    for name in [m for m in res.get("methods", {}) if m.startswith("bert")]:
+        b = res["methods"][name]
+        encoding = "compact" if name == "bert-compact" else BERT_SETTINGS["encoding"]
+        b["settings"] = {**BERT_SETTINGS, "encoding": encoding, "torch_threads": args.threads}
+        b["description"] += (f": base {BERT_SETTINGS['base']}, {encoding} encoding, "
                              f"{BERT_SETTINGS['epochs']:g} epochs at lr {BERT_SETTINGS['learning_rate']:g}, batch {BERT_SETTINGS['batch_size']}")
         marker = Path(BERT_SETTINGS["base"]) / "einspace_mlm.json"  # written by training/fit_bert.py pretrain
         if marker.is_file():

@@ -191,12 +191,11 @@ BERT_SETTINGS: dict[str, Any] = {"base": "runs/einspace-mlm", "encoding": "long"
                                  "learning_rate": 1e-4, "batch_size": 16}
 
 
-@method("bert", fitted=True, default=False,
-        description="BERT-style model on the architecture string (BertSurrogate, fine-tuned per fold)")
-def _bert(train: Rows, test: Rows, seed: int) -> np.ndarray:
+def _bert_scores(train: Rows, test: Rows, seed: int, **overrides: Any) -> np.ndarray:
+    """A :class:`BertSurrogate` of ``BERT_SETTINGS`` (and ``overrides``) fine-tuned on ``train``, scoring ``test``."""
     from ..surrogates.bert.model import BertSurrogate
 
-    sur = BertSurrogate(**{**BERT_SETTINGS, "seed": seed})
+    sur = BertSurrogate(**{**BERT_SETTINGS, **overrides, "seed": seed})
     sur.fit(train.arch, train.val_acc, train.task, input_shapes=train.input_shape,
             num_classes=train.num_classes, progress=False)
     scores = np.full(len(test), np.nan)
@@ -206,3 +205,15 @@ def _bert(train: Rows, test: Rows, seed: int) -> np.ndarray:
     for (shape, k), idx in groups.items():
         scores[idx] = sur.predict(test.take(idx).arch, input_shape=shape, num_classes=k)
     return scores
+
+
+@method("bert", fitted=True, default=False,
+        description="BERT-style model on the architecture string (BertSurrogate, fine-tuned per fold)")
+def _bert(train: Rows, test: Rows, seed: int) -> np.ndarray:
+    return _bert_scores(train, test, seed)
+
+
+@method("bert-compact", fitted=True, default=False,
+        description="the bert method on the compact string (no shapes: fewer tokens, faster)")
+def _bert_compact(train: Rows, test: Rows, seed: int) -> np.ndarray:
+    return _bert_scores(train, test, seed, encoding="compact")
