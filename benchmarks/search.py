@@ -399,8 +399,9 @@ def run_all(args: argparse.Namespace, corpus: Corpus, variants: list[str]) -> di
 def final_diverged(summary: dict) -> bool:
     """True for a finished run whose final retraining diverged and was not yet repeated with the
     candidate budget (runs finished before that fallback existed)."""
-    final = summary.get("final") or {}
-    return final.get("status") == "nan_loss" and final.get("budget", "final_train") == "final_train"
+    from surrogate_hub.search.engine import final_diverged as diverged
+
+    return diverged(summary.get("final"))
 
 
 def main(argv: list[str] | None = None) -> int:

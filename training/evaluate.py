@@ -21,18 +21,28 @@ a last run without ``--shard`` assembles the results, and ``--merge`` adds them 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
 from pathlib import Path
 
-from surrogate_hub.evaluation import evaluate_corpus, markdown, method, write_results  # noqa: F401  (method: for @method here)
+from surrogate_hub.evaluation import (  # noqa: F401  (method: for @method here)
+    FoldStore,
+    default_cache_dir,
+    evaluate_corpus,
+    load_corpus,
+    markdown,
+    method,
+    write_results,
+)
+from surrogate_hub.surrogates.bert.pretrain import MARKER_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from _common import RESULTS, machine  # noqa: E402
 
-from surrogate_hub.evaluation.methods import BERT_SETTINGS  # noqa: E402
+from surrogate_hub.evaluation.methods import BERT_METHODS, BERT_SETTINGS  # noqa: E402
 
 log = logging.getLogger("evaluate")
 
@@ -74,36 +84,32 @@ def main(argv: list[str] | None = None) -> int:
             p.error(str(err))
         if args.fold_cache is None:
             p.error("--shard needs --fold-cache (the shards share their folds through it)")
-    if any(m.startswith("bert") for m in args.methods or ()):
+    bert = [m for m in args.methods or () if m in BERT_METHODS]
+    if bert:
         import torch
 
         torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     start = time.perf_counter()
-    store = None
-    if args.fold_cache is not None:
-        from surrogate_hub.evaluation import FoldStore, load_corpus
-        from surrogate_hub.evaluation.data import default_cache_dir
-
-        data = load_corpus(args.corpus, tasks=args.tasks, cache_dir=default_cache_dir())
-        tag = {"content_hash": data.content_hash, "seed": args.seed, "folds": args.folds, "quick": args.quick,
-               "bert": dict(BERT_SETTINGS) if any(m.startswith("bert") for m in args.methods or ()) else None}
-        store = FoldStore(args.fold_cache, tag, shard=shard)
     try:
-        res = evaluate_corpus(args.corpus if store is None else data, args.methods, tasks=args.tasks, quick=args.quick,
-                              seed=args.seed, folds=args.folds, store=store, name=args.corpus)
+        data = load_corpus(args.corpus, tasks=args.tasks, cache_dir=default_cache_dir())
+        store = None
+        if args.fold_cache is not None:
+            tag = {"content_hash": data.content_hash, "seed": args.seed, "folds": args.folds, "quick": args.quick,
+                   "bert": dict(BERT_SETTINGS) if bert else None}
+            store = FoldStore(args.fold_cache, tag, shard=shard)
+        res = evaluate_corpus(data, args.methods, quick=args.quick, seed=args.seed, folds=args.folds, store=store,
+                              name=args.corpus)
     except ValueError as err:
         p.error(str(err))
-    for name in [m for m in res.get("methods", {}) if m.startswith("bert")]:
+    for name in [m for m in res.get("methods", {}) if m in BERT_METHODS]:
         b = res["methods"][name]
-        encoding = "compact" if name == "bert-compact" else BERT_SETTINGS["encoding"]
-        b["settings"] = {**BERT_SETTINGS, "encoding": encoding, "torch_threads": args.threads}
+        b["settings"] = {**BERT_SETTINGS, **BERT_METHODS[name][0], "torch_threads": args.threads}
+        encoding = b["settings"]["encoding"]
         b["description"] += (f": base {BERT_SETTINGS['base']}, {encoding} encoding, "
                              f"{BERT_SETTINGS['epochs']:g} epochs at lr {BERT_SETTINGS['learning_rate']:g}, batch {BERT_SETTINGS['batch_size']}")
-        marker = Path(BERT_SETTINGS["base"]) / "einspace_mlm.json"  # written by training/fit_bert.py pretrain
+        marker = Path(BERT_SETTINGS["base"]) / MARKER_FILE  # written by training/fit_bert.py pretrain
         if marker.is_file():
-            import json
-
             mlm = json.loads(marker.read_text())
             b["settings"]["mlm"] = {k: mlm.get(k) for k in ("n_texts", "steps", "batch_size", "learning_rate", "final_loss", "seconds", "n_parameters")}
             b["description"] += (f"; the base is the einspace-native BERT ({mlm.get('n_parameters', 0):,} parameters) after "
@@ -115,16 +121,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     res = {"machine": machine(), "wall_seconds": round(time.perf_counter() - start, 1), **res}
     out = args.out if args.out is not None else (None if args.quick else RESULTS)
-    if res.get("incomplete"):
-        p.error(f"methods {res['incomplete']} have folds that are neither stored nor computed (run the shards first)")
     if out is not None:
         if args.merge:
             from surrogate_hub.evaluation import merge_results
 
             old = Path(out) / "surrogates.json"
             if old.is_file():
-                import json
-
                 try:
                     res = merge_results(json.loads(old.read_text()), res)
                 except ValueError as err:

@@ -207,13 +207,18 @@ def _bert_scores(train: Rows, test: Rows, seed: int, **overrides: Any) -> np.nda
     return scores
 
 
-@method("bert", fitted=True, default=False,
-        description="BERT-style model on the architecture string (BertSurrogate, fine-tuned per fold)")
-def _bert(train: Rows, test: Rows, seed: int) -> np.ndarray:
-    return _bert_scores(train, test, seed)
+#: the BERT methods: name → (settings that override ``BERT_SETTINGS``, description)
+BERT_METHODS: dict[str, tuple[dict[str, Any], str]] = {
+    "bert": ({}, "BERT-style model on the architecture string (BertSurrogate, fine-tuned per fold)"),
+    "bert-compact": ({"encoding": "compact"}, "the bert method on the compact string (no shapes: fewer tokens, faster)"),
+}
 
 
-@method("bert-compact", fitted=True, default=False,
-        description="the bert method on the compact string (no shapes: fewer tokens, faster)")
-def _bert_compact(train: Rows, test: Rows, seed: int) -> np.ndarray:
-    return _bert_scores(train, test, seed, encoding="compact")
+def _register_bert(name: str, overrides: dict[str, Any], description: str) -> None:
+    @method(name, fitted=True, default=False, description=description)
+    def _fn(train: Rows, test: Rows, seed: int) -> np.ndarray:
+        return _bert_scores(train, test, seed, **overrides)
+
+
+for _name, (_overrides, _description) in BERT_METHODS.items():
+    _register_bert(_name, _overrides, _description)

@@ -99,6 +99,13 @@ def prepare(cfg: SearchConfig) -> Prepared:
     return prepared
 
 
+def final_diverged(final: dict[str, Any] | None) -> bool:
+    """True for a ``final`` record (the log event or ``summary.json``'s ``final``) whose retraining
+    with the final budget diverged and was not yet repeated with the candidate budget."""
+    final = final or {}
+    return final.get("status") == "nan_loss" and final.get("budget", "final_train") == "final_train"
+
+
 class SearchContext:
     """What a strategy sees: candidates, training, surrogate scores and refits, all logged."""
 
@@ -356,7 +363,7 @@ class SearchContext:
             final = self.logged.get("final")
             if final is None or final.get("arch") != self.best["arch"]:
                 final = self._retrain(cfg.final_train, "final_train")
-            if final["status"] == "nan_loss" and final.get("budget", "final_train") == "final_train":
+            if final_diverged(final):
                 # the longer final budget diverged; the candidate budget trained this architecture
                 # without diverging, so its test accuracy comes from that budget (said in the summary)
                 final = self._retrain(cfg.train, "train")
