@@ -149,6 +149,53 @@ def test_save_load_identical_and_half_precision(fitted, data, tmp_path):
     assert 'load_surrogate("full")' in card and "{{" not in card and "bert" in card
 
 
+def test_cls_head_and_version_1_configs(data, tmp_path):
+    """The [CLS] head (format version 1's only head) saves and loads, and a version 1
+    config.json (no ``pooling`` key) loads as that head with unchanged predictions."""
+    from surrogate_hub.surrogates.bert import BertSurrogate
+
+    archs, y = data
+    sur = BertSurrogate(default_input_shape=SHAPE, device="cpu", pooling="cls", **{**FAST, "epochs": 2.0})
+    sur.init_model(sizes=TINY)
+    sur.fit(archs[:40], y[:40], progress=False)
+    assert type(sur.model).__name__ == "BertForSequenceClassification"
+    expected = sur.predict(archs[100:])
+    sur.save_pretrained(tmp_path / "cls")
+    raw = json.loads((tmp_path / "cls" / "config.json").read_text())
+    assert raw["format_version"] == 2 and raw["pooling"] == "cls"
+    np.testing.assert_array_equal(load_surrogate(str(tmp_path / "cls")).predict(archs[100:]), expected)
+    del raw["pooling"]
+    (tmp_path / "cls" / "config.json").write_text(json.dumps({**raw, "format_version": 1}))
+    old = load_surrogate(str(tmp_path / "cls"))
+    assert old.config.pooling == "cls" and old.config.format_version == 2  # upgraded in memory
+    np.testing.assert_array_equal(old.predict(archs[100:]), expected)
+    # a version 2 file must say which head it has; a head it does not know is refused
+    (tmp_path / "cls" / "config.json").write_text(json.dumps({**raw, "format_version": 2}))
+    with pytest.raises(SurrogateLoadError, match="pooling"):
+        load_surrogate(str(tmp_path / "cls"))
+    (tmp_path / "cls" / "config.json").write_text(json.dumps({**raw, "format_version": 2, "pooling": "attention"}))
+    with pytest.raises(SurrogateLoadError, match=r"pooling must be one of \('cls', 'mean-max'\)"):
+        load_surrogate(str(tmp_path / "cls"))
+    # weights of one head under a config naming the other are a load error, not a silent mix
+    (tmp_path / "cls" / "config.json").write_text(json.dumps({**raw, "format_version": 2, "pooling": "mean-max"}))
+    with pytest.raises(SurrogateLoadError, match="weights do not match .* 'mean-max' head"):
+        load_surrogate(str(tmp_path / "cls"))
+
+
+def test_mean_max_head_ignores_padding(fitted, data):
+    """A text scores the same alone and padded in a batch with longer texts (masked mean and max)."""
+    from surrogate_hub.surrogates.bert.inference import forward_scores
+
+    assert type(fitted.model).__name__ == "PooledRegressor"
+    texts = fitted.texts(data[0][100:], [SHAPE] * 20)
+    ids = fitted.tokenise(texts)
+    assert len({len(x) for x in ids}) > 5
+    alone = np.array([forward_scores(fitted.model, [x], pad_id=fitted._pad_id)[0] for x in ids])
+    padded = forward_scores(fitted.model, ids, pad_id=fitted._pad_id, batch_size=64, max_tokens=10**6)
+    np.testing.assert_allclose(padded, alone, rtol=0, atol=1e-5)
+    assert np.ptp(alone) > 1e-3  # the scores differ between texts: the check is not vacuous
+
+
 def test_invalid_architectures_and_truncation(fitted, caplog):
     grouped = "branching(2){group(2,1), computation<norm>, computation<norm>, cat(2,1)}"  # 1 channel: invalid
     ok = "computation<relu>"
@@ -269,7 +316,8 @@ def test_real_minilm_one_step_save_reload(tmp_path, data, torch1):
                         epochs=1.0, batch_size=8, val_fraction=0.0)
     sur.fit(archs[:8], y[:8], progress=False)
     assert sur.train_result.steps == 1 and sur.config.tokenizer == "pretrained"
-    assert 22_000_000 < sur.n_parameters < 23_000_000
+    assert sur.config.pooling == "mean-max"  # MiniLM's 22.7M parameters plus the head's 0.3M
+    assert 22_000_000 < sum(p.numel() for p in sur.model.body.parameters()) < 23_000_000 < sur.n_parameters < 23_100_000
     expected = sur.predict(archs[100:110])
     sur.save_pretrained(tmp_path / "minilm")
     again = load_surrogate(str(tmp_path / "minilm"), device="cpu")

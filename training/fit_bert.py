@@ -42,7 +42,7 @@ def _fit(args) -> int:
     from surrogate_hub.surrogates.bert.model import BertSurrogate
 
     settings = dict(
-        base=args.base, encoding=args.encoding, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size,
+        base=args.base, encoding=args.encoding, pooling=args.pooling, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size,
         augmentations=tuple(args.augment), label_noise=args.label_noise, seed=args.seed,
         default_input_shape=input_shape(args.input_shape), default_num_classes=args.classes,
     )
@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     add_fit_arguments(fit, method="bert")
     fit.add_argument("--base", default="einspace-native", help="MLM folder from 'pretrain', minilm, a folder or a Hub id")
     fit.add_argument("--encoding", default="long", choices=["long", "compact"])
+    fit.add_argument("--pooling", default="mean-max", choices=["mean-max", "cls"], help="regression head")
     fit.add_argument("--epochs", type=float, default=10.0)
     fit.add_argument("--lr", type=float, default=1e-5, help="the paper's 1e-5 (a small native model wants ~1e-4)")
     fit.add_argument("--batch-size", type=int, default=16)

@@ -36,7 +36,7 @@ def _paper_proxies() -> tuple[str, ...]:
 
 
 def _bert_settings(a: argparse.Namespace) -> dict[str, Any]:
-    given = {"base": a.base, "encoding": a.encoding, "epochs": a.epochs, "learning_rate": a.lr,
+    given = {"base": a.base, "encoding": a.encoding, "pooling": a.pooling, "epochs": a.epochs, "learning_rate": a.lr,
              "batch_size": a.batch_size, "label_noise": a.label_noise,
              "augmentations": tuple(a.augment) if a.augment else None}
     return {"device": a.device, "seed": a.seed, **{k: v for k, v in given.items() if v is not None}}
@@ -56,7 +56,7 @@ KINDS: dict[str, Kind] = {
 }
 
 #: options of ``--kind bert`` only (dest names; each is None or False when not given)
-_BERT_ONLY = ("base", "encoding", "epochs", "lr", "batch_size", "augment", "label_noise", "checkpoints", "resume",
+_BERT_ONLY = ("base", "encoding", "pooling", "epochs", "lr", "batch_size", "augment", "label_noise", "checkpoints", "resume",
               "device", "half")
 
 
@@ -81,6 +81,8 @@ def _cfg(p: argparse.ArgumentParser) -> None:
                    help="einspace-native (random init, default), an MLM folder from training/fit_bert.py pretrain, "
                         "minilm, or a transformers folder / Hub id")
     b.add_argument("--encoding", default=None, choices=["long", "compact"], help="architecture text (default long)")
+    b.add_argument("--pooling", default=None, choices=["mean-max", "cls"],
+                   help="regression head: mean and max over all tokens (default) or the [CLS] vector")
     b.add_argument("--epochs", type=float, default=None, help="fine-tuning epochs (default 10)")
     b.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-5; a small native model wants ~1e-4)")
     b.add_argument("--batch-size", type=positive_int, default=None, help="training batch (default 16)")

@@ -187,7 +187,7 @@ def register_proxy_baselines(proxies: Sequence[str]) -> list[str]:
 #: keywords. ``base`` is a pretrained body (a folder such as the MLM-pretrained einspace-native model
 #: of ``training/fit_bert.py pretrain``, ``minilm``, or a Hub id); change them before evaluating
 #: (``training/evaluate.py --bert-*``).
-BERT_SETTINGS: dict[str, Any] = {"base": "runs/einspace-mlm", "encoding": "long", "epochs": 4.0,
+BERT_SETTINGS: dict[str, Any] = {"base": "runs/einspace-mlm", "encoding": "long", "pooling": "cls", "epochs": 4.0,
                                  "learning_rate": 1e-4, "batch_size": 16}
 
 
@@ -211,6 +211,8 @@ def _bert_scores(train: Rows, test: Rows, seed: int, **overrides: Any) -> np.nda
 BERT_METHODS: dict[str, tuple[dict[str, Any], str]] = {
     "bert": ({}, "BERT-style model on the architecture string (BertSurrogate, fine-tuned per fold)"),
     "bert-compact": ({"encoding": "compact"}, "the bert method on the compact string (no shapes: fewer tokens, faster)"),
+    "bert-pooled": ({"encoding": "compact", "pooling": "mean-max", "learning_rate": 1e-3},
+                    "bert-compact with the mean-max head (mean and max over all tokens, then an MLP) and lr 1e-3"),
 }
 
 

@@ -1,5 +1,6 @@
 """``BertSurrogateConfig``: everything that defines a :class:`~.model.BertSurrogate` except the
-weights and the tokenizer; written as ``config.json`` (format version 1)."""
+weights and the tokenizer; written as ``config.json``. Format version 2 added ``pooling`` (the
+regression head); version 1 files are read with ``pooling="cls"``, the only head they had."""
 
 from __future__ import annotations
 
@@ -28,10 +29,12 @@ from .text import ENCODINGS
 __all__ = ["FORMAT_VERSION", "KIND", "BertSurrogateConfig", "TrainingConfig", "config_readers"]
 
 KIND: Final = "bert"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 #: ``base`` of a model initialised randomly with the einspace-native sizes (no MLM pretraining)
 NATIVE: Final = "einspace-native"
 TOKENIZERS: Final = ("einspace", "pretrained")
+#: regression heads (:mod:`.pooling`; listed here so that reading a config needs no torch)
+POOLINGS: Final = ("cls", "mean-max")
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,8 @@ class BertSurrogateConfig:
     """``config.json`` of a BERT surrogate. ``base`` records what the weights started from (a Hub
     id, a local path, or ``einspace-native``); ``tokenizer`` is ``einspace`` (one token per grammar
     symbol) or ``pretrained`` (the base's own WordPiece); ``max_length`` counts ``[CLS]``/``[SEP]``:
-    longer inputs are cut and counted (:attr:`~.model.BertSurrogate.last_token_stats`)."""
+    longer inputs are cut and counted (:attr:`~.model.BertSurrogate.last_token_stats`); ``pooling``
+    is the regression head (:mod:`.pooling`)."""
 
     surrogate: str = KIND
     format_version: int = FORMAT_VERSION
@@ -77,6 +81,7 @@ class BertSurrogateConfig:
     base: str = NATIVE
     tokenizer: str = "einspace"
     max_length: int = 512
+    pooling: str = "mean-max"
     target: TargetConfig = field(default_factory=TargetConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     default_input_shape: tuple[int, int, int] = (3, 32, 32)
@@ -90,6 +95,8 @@ class BertSurrogateConfig:
             raise ValueError(f"encoding must be one of {ENCODINGS}, got {self.encoding!r}")
         if self.tokenizer not in TOKENIZERS:
             raise ValueError(f"tokenizer must be one of {TOKENIZERS}, got {self.tokenizer!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if not isinstance(self.max_length, int) or self.max_length < 8:
             raise ValueError(f"max_length must be an int >= 8, got {self.max_length!r}")
         check_shared_fields(self)
@@ -102,6 +109,7 @@ class BertSurrogateConfig:
         base: str = NATIVE,
         tokenizer: str | None = None,
         max_length: int | None = None,
+        pooling: str = "mean-max",
         normalisation: str = "percentile",
         drop_zero: bool = True,
         default_input_shape: Sequence[int] = (3, 32, 32),
@@ -122,6 +130,7 @@ class BertSurrogateConfig:
             base=base,
             tokenizer=tok,
             max_length=max_length or (1024 if tok == "einspace" else 512),
+            pooling=pooling,
             target=TargetConfig(normalisation=normalisation, drop_zero=drop_zero),
             training=TrainingConfig(**training),
             default_input_shape=tuple(default_input_shape),  # type: ignore[arg-type]
@@ -151,13 +160,26 @@ def config_readers() -> dict:
 
 @_READERS.register(1)
 def _read_v1(raw: dict, source: str) -> BertSurrogateConfig:
+    """Version 1: no ``pooling`` key; every such model has the ``cls`` head."""
+    check_keys(raw, [f.name for f in dataclasses.fields(BertSurrogateConfig) if f.name not in (LINEAGE_KEY, "pooling")], "config", source)
+    return _read(raw, source, pooling="cls")
+
+
+@_READERS.register(2)
+def _read_v2(raw: dict, source: str) -> BertSurrogateConfig:
     check_keys(raw, [f.name for f in dataclasses.fields(BertSurrogateConfig) if f.name != LINEAGE_KEY], "config", source)
+    return _read(raw, source, pooling=typed(raw["pooling"], str, "pooling", source))
+
+
+def _read(raw: dict, source: str, *, pooling: str) -> BertSurrogateConfig:
+    """The config of ``raw`` in the current format (an older file is upgraded in memory)."""
     tr = check_keys(raw["training"], [f.name for f in dataclasses.fields(TrainingConfig)], "training", source)
     number = (int, float)
     augs = typed(tr["augmentations"], list, "training.augmentations", source)
     for a in augs:
         typed(a, str, "training.augmentations[]", source)
     return BertSurrogateConfig(
+        pooling=pooling,
         encoding=typed(raw["encoding"], str, "encoding", source),
         base=typed(raw["base"], str, "base", source),
         tokenizer=typed(raw["tokenizer"], str, "tokenizer", source),

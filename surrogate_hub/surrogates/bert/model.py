@@ -138,11 +138,12 @@ class BertSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_
         vocabulary and ``sizes`` override :data:`NATIVE_SIZES` for a randomly initialised native
         model). Called by :meth:`fit` when there is no model yet."""
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertForSequenceClassification
+        from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertForSequenceClassification, BertModel
 
         from .tokenizer import build_tokenizer
 
         base = self.config.base
+        pooled = self.config.pooling != "cls"
         if base == NATIVE:
             self.tokenizer = build_tokenizer(texts)
             cfg = BertConfig(
@@ -153,13 +154,21 @@ class BertSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_
                 **{**NATIVE_SIZES, **(sizes or {})},
             )
             torch.manual_seed(self.config.training.seed)
-            self.model = BertForSequenceClassification(cfg)
+            self.model = BertModel(cfg) if pooled else BertForSequenceClassification(cfg)
         else:
             path = resolve_base(base)
-            self.model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, problem_type="regression")
+            if pooled:
+                self.model = AutoModel.from_pretrained(path)
+            else:
+                self.model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, problem_type="regression")
             self.tokenizer = AutoTokenizer.from_pretrained(path).backend_tokenizer
             self.tokenizer.no_truncation()
             self.tokenizer.no_padding()
+        if pooled:
+            from .pooling import PooledRegressor
+
+            torch.manual_seed(self.config.training.seed)
+            self.model = PooledRegressor(self.model)
         limit = getattr(self.model.config, "max_position_embeddings", None)
         if limit is not None and self.config.max_length > limit:
             import dataclasses
@@ -366,7 +375,7 @@ class BertSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_
         """A surrogate of the checked ``config`` with the model files from ``fetch``, on ``device``."""
         paths = {name: fetch(name) for name in (MODEL_CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)}
         sur = cls(config, device=device)
-        sur.model = _load_model(paths[MODEL_CONFIG_FILE], paths[WEIGHTS_FILE]).to(sur.device).eval()
+        sur.model = _load_model(paths[MODEL_CONFIG_FILE], paths[WEIGHTS_FILE], config.pooling).to(sur.device).eval()
         sur.tokenizer = _load_tokenizer(paths[TOKENIZER_FILE])
         vocab = sur.tokenizer.get_vocab_size()
         if vocab > sur.model.config.vocab_size:
@@ -387,6 +396,7 @@ class BertSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_
             "base": cfg.base,
             "tokenizer": cfg.tokenizer,
             "max_length": cfg.max_length,
+            "pooling": cfg.pooling,
             "layers": getattr(mc, "num_hidden_layers", "?"),
             "hidden": getattr(mc, "hidden_size", "?"),
             "vocab": self.tokenizer.get_vocab_size() if self.tokenizer is not None else "?",
@@ -395,11 +405,11 @@ class BertSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_
         }
 
 
-def _load_model(config_path: Path, weights_path: Path):
-    import torch
+def _load_model(config_path: Path, weights_path: Path, pooling: str = "cls"):
+    """The model of ``config_path`` with the ``pooling`` head and the weights of ``weights_path``."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 
     try:
         raw = json.loads(config_path.read_text(encoding="utf-8"))
@@ -407,7 +417,12 @@ def _load_model(config_path: Path, weights_path: Path):
         mcfg = AutoConfig.for_model(model_type, **raw)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
         raise SurrogateLoadError(f"{config_path}: not a usable transformers config ({type(err).__name__}: {err})") from None
-    model = AutoModelForSequenceClassification.from_config(mcfg)
+    if pooling == "cls":
+        model = AutoModelForSequenceClassification.from_config(mcfg)
+    else:
+        from .pooling import PooledRegressor
+
+        model = PooledRegressor(AutoModel.from_config(mcfg))
     try:
         state = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as err:
@@ -416,8 +431,10 @@ def _load_model(config_path: Path, weights_path: Path):
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing or unexpected:
-        raise SurrogateLoadError(f"{weights_path}: weights do not match {config_path.name} (missing {missing[:5]}, unexpected {unexpected[:5]})")
-    del torch
+        raise SurrogateLoadError(
+            f"{weights_path}: weights do not match {config_path.name} with the {pooling!r} head "
+            f"(missing {missing[:5]}, unexpected {unexpected[:5]})"
+        )
     return model
 
 
