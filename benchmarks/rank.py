@@ -19,10 +19,10 @@ threads of the process), best of ``--repeats``; each repeat ranks freshly sample
 
 ``--bert``: the same for the BERT surrogate (issue 12: at least 100 architectures/s on 2 cores),
 with ``einspace-graf-xgb`` measured in the same run as the baseline row, written to
-``results/rank_bert.json``. The BERT surrogate is an untrained einspace-native model of the shipped
-size (``NATIVE_SIZES``, ~690k parameters; speed does not depend on the weights), saved to a
-temporary folder and loaded back as a user would load one; ``--bert-model DIR`` measures a saved
-one instead. On a loaded machine, OpenMP threads spin while they wait for a core and the spinning
+``results/rank_bert.json``. The BERT surrogate is the shipped ``einspace-bert`` (loaded as a user
+would load it); ``--bert-model NAME_OR_DIR`` measures another one, and ``--bert-model untrained`` an
+untrained einspace-native model of the shipped size (``NATIVE_SIZES``) in the long form, the
+slower encoding. On a loaded machine, OpenMP threads spin while they wait for a core and the spinning
 counts as CPU time; ``OMP_WAIT_POLICY=PASSIVE`` (recorded in the JSON) keeps the CPU figure to the
 work done.
 
@@ -157,12 +157,13 @@ def untrained_bert(folder: Path) -> Path:
     return folder
 
 
-def bert_throughput(n: int, repeats: int, threads: int | None, model: str | None, goal: int, out: str) -> list[dict]:
+def bert_throughput(n: int, repeats: int, threads: int | None, model: str, goal: int, out: str) -> list[dict]:
     """BERT warm throughput on the CPU, with the GRAF-XGB baseline in the same run; writes ``out``."""
     load = [round(os.getloadavg()[0], 2)]
     with tempfile.TemporaryDirectory(prefix="rank-bert-") as tmp:
-        folder = model or str(untrained_bert(Path(tmp) / "einspace-bert-untrained"))
-        label = model or "untrained einspace-native BERT (shipped size)"
+        untrained = model == "untrained"
+        folder = str(untrained_bert(Path(tmp) / "einspace-bert-untrained")) if untrained else model
+        label = "untrained einspace-native BERT (shipped size, long form)" if untrained else model
         rows = throughput(n, repeats, "einspace-graf-xgb", 1000, "einspace-graf-xgb (baseline)")
         rows += throughput(n, repeats, folder, goal, label, device="cpu")
     load.append(round(os.getloadavg()[0], 2))
@@ -194,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bert", action="store_true",
                    help="warm throughput of a BERT surrogate with einspace-graf-xgb as the baseline row (default --out: "
                         "results/rank_bert.json, --goal 100)")
-    p.add_argument("--bert-model", default=None, metavar="DIR",
-                   help="with --bert: this saved BERT surrogate instead of an untrained one of the shipped size")
+    p.add_argument("--bert-model", default="einspace-bert", metavar="NAME_OR_DIR",
+                   help="with --bert: the BERT surrogate to measure (default einspace-bert; 'untrained': an untrained "
+                        "native model of the shipped size in the long form)")
     args = p.parse_args(argv)
     if args.threads is not None:
         import torch

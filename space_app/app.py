@@ -47,6 +47,7 @@ from surrogate_hub.percentile import ReferenceScores, reference_scores
 from surrogate_hub.space import ArchitectureError, parse, sample, to_string
 from surrogate_hub.space.seeds import list_seeds, seed_string
 from surrogate_hub.surrogates import list_surrogates, load_surrogate
+from surrogate_hub.surrogates.registry import DEFAULT_SURROGATE
 
 log = logging.getLogger("surrogate_hub.space_app")
 
@@ -121,12 +122,12 @@ class LoadedSurrogate:
 
 
 def load_surrogates(extra: Sequence[str]) -> tuple[dict[str, LoadedSurrogate], dict[str, str]]:
-    """Every registered surrogate plus ``extra``, keeping those that load and can score
-    architectures; the others are returned with the reason."""
+    """Every registered surrogate (the default first) plus ``extra``, keeping those that load and
+    can score architectures; the others are returned with the reason."""
     loaded: dict[str, LoadedSurrogate] = {}
     failed: dict[str, str] = {}
     probe = [sample((3, 32, 32), rng=i) for i in range(16)]
-    for name in dict.fromkeys([*list_surrogates(), *extra]):
+    for name in dict.fromkeys([DEFAULT_SURROGATE, *list_surrogates(), *extra]):
         try:
             model = load_surrogate(name)
             needs = tuple(getattr(model, "zcp_names", ()))

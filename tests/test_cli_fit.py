@@ -52,12 +52,12 @@ def test_fit_bert_in_a_subprocess_and_load_back(small_corpus, tiny_base, tmp_pat
     out = tmp_path / "bert"
     proc = _cli("fit", str(small_corpus), "--kind", "bert", "--output", str(out), "--base", str(tiny_base),
                 "--epochs", "1", "--lr", "1e-3", "--batch-size", "8", "--input-shape", "1,8,8", "--classes", str(CLASSES),
-                "--device", "cpu", "--threads", "1", "--no-progress", "--half")
+                "--device", "cpu", "--threads", "1", "--no-progress", "--half", "--pooling", "cls")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == str(out) and "error:" not in proc.stderr
     config = json.loads((out / "config.json").read_text())
     assert config["surrogate"] == "bert" and config["base"] == str(tiny_base) and config["tokenizer"] == "einspace"
-    assert config["training"]["batch_size"] == 8 and config["training"]["epochs"] == 1.0
+    assert config["training"]["batch_size"] == 8 and config["training"]["epochs"] == 1.0 and config["pooling"] == "cls"
     assert config["corpus"]["repo_or_path"] == str(small_corpus) and config["default_input_shape"] == list(SHAPE)
     sur = load_surrogate(str(out), device="cpu")
     assert sur.n_parameters < 200_000
@@ -89,6 +89,7 @@ def test_unknown_kind_is_one_error_line():
     [
         (["--kind", "graf", "--epochs", "2"], "--epochs applies to --kind bert only, not 'graf'"),
         (["--kind", "forest", "--half"], "--half applies to --kind bert only, not 'forest'"),
+        (["--kind", "graf", "--pooling", "cls"], "--pooling applies to --kind bert only, not 'graf'"),
         (["--kind", "bert", "--resume"], "--resume needs --checkpoints"),
         (["--kind", "graf", "--tasks", "nope"], "no usable training rows"),
     ],

@@ -66,6 +66,8 @@ def test_default_surrogate_ships_in_the_wheel(tmp_path: Path) -> None:
         assert f"surrogate_hub/pretrained/einspace-graf-xgb/{f}" in names
         assert f"surrogate_hub/pretrained/einspace-graf-zcp-xgb/{f}" in names
         assert f"surrogate_hub/pretrained/einspace-graf-xgb-v1/{f}" in names
+    for f in ("config.json", "model_config.json", "model.safetensors", "tokenizer.json", "README.md"):
+        assert f"surrogate_hub/pretrained/einspace-bert/{f}" in names
     assert "surrogate_hub/space/einspace.lark" in names and "surrogate_hub/space/seeds.json" in names
 
 
@@ -82,3 +84,32 @@ def test_default_prefers_scaled_real_world_networks_to_a_near_linear_one() -> No
               for r in ("v1", "v2"))
     assert v1[0] > v1[1:].max()  # the pathology this guards against
     assert v2[0] < v2[1:].min()
+
+
+def test_embedded_bert_loads_offline_and_ranks() -> None:
+    """The shipped einspace-native BERT (compact form, mean-max head) loads with no network, is
+    small, and ranks sampled architectures with scores that differ."""
+    pytest.importorskip("transformers")
+    from surrogate_hub.surrogates.registry import get_pretrained
+
+    folder = get_pretrained("einspace-bert").embedded_revision("v2")
+    assert folder is not None and (folder / "model.safetensors").stat().st_size < 20_000_000
+    sur = load_surrogate("einspace-bert", device="cpu")
+    assert type(sur).__name__ == "BertSurrogate" and sur.config.pooling == "mean-max"
+    assert sur.config.grammar_hash == grammar_hash() and sur.config.metrics.get("kendall_tau_loo_mean") is not None
+    archs = [to_string(a) for a in sample_many(100, (3, 32, 32), seed=2)]
+    scores = np.asarray([s for _, _, s in sur.rank(archs, input_shape=(3, 32, 32), num_classes=10)])
+    assert np.all(np.diff(scores) <= 0) and np.isfinite(scores).all() and np.unique(scores).size > 20
+    assert 'load_surrogate("einspace-bert")' in (folder / "README.md").read_text()
+
+
+def test_loading_bert_without_transformers_is_a_clear_error() -> None:
+    """Without the bert extra, loading the shipped BERT says what to install (no traceback from deep inside)."""
+    code = (
+        "import sys; sys.modules['transformers'] = None\n"
+        "from surrogate_hub.surrogates import SurrogateLoadError, load_surrogate\n"
+        "try:\n    load_surrogate('einspace-bert')\n"
+        "except SurrogateLoadError as err:\n    print(err)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert "needs torch and transformers" in out.stdout and "pip install 'surrogate-hub[bert]'" in out.stdout, out.stderr[-2000:]

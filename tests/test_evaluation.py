@@ -414,6 +414,15 @@ def test_fold_store_shards_resume_and_equal_one_run(data, tmp_path) -> None:
             assert whole["methods"][name]["within"] == plain["methods"][name]["within"]
         with pytest.raises(FoldStoreMismatch, match="stored with other settings"):
             evaluate(data, ["params"], folds=3, store=FoldStore(tmp_path, {**tag, "seed": 1}))
+        # a method's own settings tag its folds alone: changing them is a mismatch for that method only
+        own = tmp_path / "own"
+        evaluate(data, ["counting-params", "params"], folds=3, store=FoldStore(own, tag, method_tags={"counting-params": {"lr": 1}}))
+        with pytest.raises(FoldStoreMismatch, match=r"counting-params.*'method': \{'lr': 1\}"):
+            evaluate(data, ["counting-params"], folds=3, store=FoldStore(own, tag, method_tags={"counting-params": {"lr": 2}}))
+        same = FoldStore(own, tag, method_tags={"counting-params": {"lr": 1}, "other": {"lr": 3}})
+        fits = len(calls)
+        evaluate(data, ["counting-params", "params"], folds=3, store=same)
+        assert same.computed == 0 and same.read == n_folds + len(TASKS) and len(calls) == fits
         with pytest.raises(ValueError, match="shard must be"):
             FoldStore(tmp_path, tag, shard=(2, 2))
     finally:

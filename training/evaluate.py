@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.fold_cache is not None:
             tag = {"content_hash": data.content_hash, "seed": args.seed, "folds": args.folds, "quick": args.quick,
                    "bert": dict(BERT_SETTINGS) if bert else None}
-            store = FoldStore(args.fold_cache, tag, shard=shard)
+            own = {m: BERT_METHODS[m][0] for m in bert if BERT_METHODS[m][0]}  # a method's own settings tag its folds too
+            store = FoldStore(args.fold_cache, tag, shard=shard, method_tags=own)
         res = evaluate_corpus(data, args.methods, quick=args.quick, seed=args.seed, folds=args.folds, store=store,
                               name=args.corpus)
     except ValueError as err:
@@ -105,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in [m for m in res.get("methods", {}) if m in BERT_METHODS]:
         b = res["methods"][name]
         b["settings"] = {**BERT_SETTINGS, **BERT_METHODS[name][0], "torch_threads": args.threads}
-        encoding = b["settings"]["encoding"]
-        b["description"] += (f": base {BERT_SETTINGS['base']}, {encoding} encoding, "
-                             f"{BERT_SETTINGS['epochs']:g} epochs at lr {BERT_SETTINGS['learning_rate']:g}, batch {BERT_SETTINGS['batch_size']}")
+        st = b["settings"]
+        b["description"] += (f": base {st['base']}, {st['encoding']} encoding, {st['pooling']} head, "
+                             f"{st['epochs']:g} epochs at lr {st['learning_rate']:g}, batch {st['batch_size']}")
         marker = Path(BERT_SETTINGS["base"]) / MARKER_FILE  # written by training/fit_bert.py pretrain
         if marker.is_file():
             mlm = json.loads(marker.read_text())

@@ -14,8 +14,9 @@ from ._common import (
     positive_int,
     read_lines,
 )
+from ..surrogates.registry import DEFAULT_SURROGATE
 
-GRAF_DEFAULT = "einspace-graf-xgb"
+GRAF_DEFAULT = DEFAULT_SURROGATE
 ZCP_DEFAULT = "einspace-graf-zcp-xgb"
 
 

@@ -8,7 +8,8 @@ folder share the folds; a run that meets a fold it neither has nor owns reports 
 incomplete, and a last run without a shard assembles the results from the stored folds.
 
 Every file records a ``tag`` (the corpus's content hash, the seed, the number of folds and the
-caller's method settings) and a hash of its test rows; a stored fold whose tag or rows differ is an
+caller's method settings; ``method_tags`` add settings of single methods under ``"method"``) and a
+hash of its test rows; a stored fold whose tag or rows differ is an
 error (never silently mixed in).
 """
 
@@ -53,15 +54,22 @@ def _rows_hash(test: Any) -> str:
 class FoldStore:
     """Fold scores under ``folder``, tagged with ``tag`` (JSON-serialisable); see the module docstring."""
 
-    def __init__(self, folder: str | Path, tag: dict[str, Any], shard: tuple[int, int] = (0, 1)) -> None:
+    def __init__(
+        self, folder: str | Path, tag: dict[str, Any], shard: tuple[int, int] = (0, 1), method_tags: dict[str, Any] | None = None
+    ) -> None:
         i, n = shard
         if not (isinstance(i, int) and isinstance(n, int) and 0 <= i < n):
             raise ValueError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}")
         self.folder, self.tag, self.shard = Path(folder), json.loads(json.dumps(tag)), (i, n)
+        self.method_tags: dict[str, Any] = json.loads(json.dumps(method_tags or {}))
         self._counter: dict[str, int] = {}
         self.computed = self.read = self.left = 0
         #: seconds each method's folds took to compute (stored with the folds, so read back too)
         self.fold_seconds: dict[str, float] = {}
+
+    def tag_of(self, method: str) -> dict[str, Any]:
+        """The tag stored with ``method``'s folds: ``tag``, plus ``{"method": ...}`` when it has settings of its own."""
+        return self.tag if method not in self.method_tags else {**self.tag, "method": self.method_tags[method]}
 
     def _path(self, method: str, key: str) -> Path:
         safe = lambda s: re.sub(r"[^A-Za-z0-9_.+-]", "_", s)  # noqa: E731
@@ -72,13 +80,13 @@ class FoldStore:
         fold, else ``None``. Folds are numbered per method in the order they are asked for."""
         k = self._counter.get(method, 0)
         self._counter[method] = k + 1
-        path, rows = self._path(method, key), _rows_hash(test)
+        path, rows, tag = self._path(method, key), _rows_hash(test), self.tag_of(method)
         if path.is_file():
             rec = json.loads(path.read_text())
-            if rec.get("tag") != self.tag or rec.get("rows") != rows:
+            if rec.get("tag") != tag or rec.get("rows") != rows:
                 raise FoldStoreMismatch(
                     f"{path}: stored with other settings or rows (tag {rec.get('tag')}, rows {rec.get('rows')}; "
-                    f"now {self.tag}, rows {rows}); use another fold folder or delete this one"
+                    f"now {tag}, rows {rows}); use another fold folder or delete this one"
                 )
             self.read += 1
             self.fold_seconds[method] = self.fold_seconds.get(method, 0.0) + float(rec.get("seconds", 0.0))
@@ -92,7 +100,7 @@ class FoldStore:
         self.fold_seconds[method] = self.fold_seconds.get(method, 0.0) + seconds
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"tag": self.tag, "rows": rows, "seconds": seconds, "scores": [float(v) for v in s]}))
+        tmp.write_text(json.dumps({"tag": tag, "rows": rows, "seconds": seconds, "scores": [float(v) for v in s]}))
         tmp.replace(path)
         self.computed += 1
         return s

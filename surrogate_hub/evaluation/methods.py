@@ -213,6 +213,9 @@ BERT_METHODS: dict[str, tuple[dict[str, Any], str]] = {
     "bert-compact": ({"encoding": "compact"}, "the bert method on the compact string (no shapes: fewer tokens, faster)"),
     "bert-pooled": ({"encoding": "compact", "pooling": "mean-max", "learning_rate": 1e-3},
                     "bert-compact with the mean-max head (mean and max over all tokens, then an MLP) and lr 1e-3"),
+    "bert-pooled-aug": ({"encoding": "compact", "pooling": "mean-max", "learning_rate": 1e-3,
+                         "augmentations": ("reorder", "swap", "identity", "width"), "label_noise": 0.005},
+                        "bert-pooled with the paper's four augmentations (p 0.5 per example and epoch) and N(0, 0.005^2) label noise"),
 }
 
 

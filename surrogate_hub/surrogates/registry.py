@@ -32,6 +32,7 @@ from typing import Any, Final, Literal
 from .errors import SurrogateLoadError, UnknownSurrogateError
 
 __all__ = [
+    "DEFAULT_SURROGATE",
     "PretrainedSurrogate",
     "Source",
     "get_kind",
@@ -43,6 +44,8 @@ __all__ = [
     "resolve_source",
 ]
 
+#: The surrogate to use when a user names none (GRAF-XGBoost: best leave-one-task-out tau, no torch).
+DEFAULT_SURROGATE: Final = "einspace-graf-xgb"
 #: Where embedded pretrained surrogates live (package data).
 PACKAGE_DIR: Final = Path(__file__).resolve().parents[1]
 _REPO_ID: Final = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
@@ -336,4 +339,13 @@ register_pretrained(
     revisions={"v1": "pretrained/einspace-graf-zcp-xgb-v1", "v2": "pretrained/einspace-graf-zcp-xgb"},
     description="GRAF + extras + 7 zero-cost proxies XGBoost surrogate fitted on corpus v2 (revision v2; v1: corpus v1); needs a task "
     "(the proxies are computed on its data)",
+)
+register_pretrained(
+    "einspace-bert",
+    kind="bert",
+    repo_id="surrogate-hub/einspace-bert",
+    local_path="pretrained/einspace-bert",
+    revisions={"v2": "pretrained/einspace-bert"},
+    description="einspace-native BERT (0.7M parameters, mean-max head) on the compact architecture string, fine-tuned on "
+    "corpus v2; needs the bert extra (torch, transformers)",
 )

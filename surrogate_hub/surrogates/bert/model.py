@@ -373,6 +373,14 @@ class BertSurrogate(SurrogateBase, SurrogateHubMixin, tags=list(TAGS), pipeline_
         cls, config: BertSurrogateConfig, fetch: Callable[[str], Path], *, source: str, device: str | None = None
     ) -> BertSurrogate:
         """A surrogate of the checked ``config`` with the model files from ``fetch``, on ``device``."""
+        try:
+            import torch  # noqa: F401
+            import transformers  # noqa: F401
+        except ImportError as err:
+            raise SurrogateLoadError(
+                f"{source}: a BERT surrogate needs torch and transformers ({err}); "
+                "install them with: pip install 'surrogate-hub[bert]'"
+            ) from None
         paths = {name: fetch(name) for name in (MODEL_CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)}
         sur = cls(config, device=device)
         sur.model = _load_model(paths[MODEL_CONFIG_FILE], paths[WEIGHTS_FILE], config.pooling).to(sur.device).eval()
