@@ -312,7 +312,10 @@ def test_ctrl_c_stops_cleanly_with_one_line(tmp_path: Path) -> None:
     config = _config(tmp_path, "interrupt", budget={"epochs": 400, "batch_size": 16})
     cmd = [sys.executable, "-m", "surrogate_hub.cli", "corpus", "build", "--config", str(config),
            "--no-progress", "--workers", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT back to its default in the child: a shell running pytest in the background starts it
+    # ignored, and Python keeps an ignored SIGINT ignored (the build would never see Ctrl-C)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)

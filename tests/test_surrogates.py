@@ -539,7 +539,8 @@ def test_builtin_registrations():
     ],
 )
 def test_inexact_names_are_refused_with_a_hint(isolated_registry, query, message):
-    isolated_registry._PRETRAINED.pop("einspace-graf-zcp-xgb")  # the hints below are for these two names
+    for other in ("einspace-graf-zcp-xgb", "einspace-bert"):  # the hints below are for these two names
+        isolated_registry._PRETRAINED.pop(other)
     register_pretrained("einspace-graf-xgb-small", kind="graf-xgb", repo_id="surrogate-hub/einspace-graf-xgb-small")
     with pytest.raises(UnknownSurrogateError, match=message) as err:
         load_surrogate(query)
