@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from _common import RESULTS, machine  # noqa: E402
 
-from surrogate_hub.evaluation.methods import BERT_METHODS, BERT_SETTINGS  # noqa: E402
+from surrogate_hub.evaluation.methods import BERT_METHODS, BERT_SETTINGS, bert_settings  # noqa: E402
 
 log = logging.getLogger("evaluate")
 
@@ -95,21 +95,18 @@ def main(argv: list[str] | None = None) -> int:
         data = load_corpus(args.corpus, tasks=args.tasks, cache_dir=default_cache_dir())
         store = None
         if args.fold_cache is not None:
-            tag = {"content_hash": data.content_hash, "seed": args.seed, "folds": args.folds, "quick": args.quick,
-                   "bert": dict(BERT_SETTINGS) if bert else None}
-            own = {m: BERT_METHODS[m][0] for m in bert if BERT_METHODS[m][0]}  # a method's own settings tag its folds too
-            store = FoldStore(args.fold_cache, tag, shard=shard, method_tags=own)
+            tag = {"content_hash": data.content_hash, "seed": args.seed, "folds": args.folds, "quick": args.quick}
+            store = FoldStore(args.fold_cache, tag, shard=shard, method_tags={m: bert_settings(m) for m in bert})
         res = evaluate_corpus(data, args.methods, quick=args.quick, seed=args.seed, folds=args.folds, store=store,
                               name=args.corpus)
     except ValueError as err:
         p.error(str(err))
     for name in [m for m in res.get("methods", {}) if m in BERT_METHODS]:
         b = res["methods"][name]
-        b["settings"] = {**BERT_SETTINGS, **BERT_METHODS[name][0], "torch_threads": args.threads}
-        st = b["settings"]
+        st = b["settings"] = {**bert_settings(name), "torch_threads": args.threads}
         b["description"] += (f": base {st['base']}, {st['encoding']} encoding, {st['pooling']} head, "
                              f"{st['epochs']:g} epochs at lr {st['learning_rate']:g}, batch {st['batch_size']}")
-        marker = Path(BERT_SETTINGS["base"]) / MARKER_FILE  # written by training/fit_bert.py pretrain
+        marker = Path(st["base"]) / MARKER_FILE  # written by training/fit_bert.py pretrain
         if marker.is_file():
             mlm = json.loads(marker.read_text())
             b["settings"]["mlm"] = {k: mlm.get(k) for k in ("n_texts", "steps", "batch_size", "learning_rate", "final_loss", "seconds", "n_parameters")}

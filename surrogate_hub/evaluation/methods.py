@@ -25,7 +25,7 @@ import numpy as np
 from .data import FeatureCache, Rows
 from .registry import method
 
-__all__ = ["PAPER_PROXIES", "forest", "graf_xgb", "register_proxy_baselines"]
+__all__ = ["PAPER_PROXIES", "bert_settings", "forest", "graf_xgb", "register_proxy_baselines"]
 
 #: The seven proxies the surrogate paper feeds to GRAF (``features.proxies.PAPER_PROXIES``,
 #: repeated here so that registering needs no torch; a test keeps the two equal).
@@ -78,27 +78,22 @@ def graf_xgb(train: Rows, test: Rows, seed: int, *, extras: bool = True, zcp: Se
         train.arch, train.val_acc, train.task, input_shapes=train.input_shape, num_classes=train.num_classes,
         zcp={z: train.zcp[z] for z in zcp} if zcp else None,
     )
-    scores = np.full(len(test), np.nan)
-    groups: dict[tuple, list[int]] = {}
-    for i, key in enumerate(zip(test.input_shape, test.num_classes)):
-        groups.setdefault(key, []).append(i)
-    for (shape, k), idx in groups.items():
-        part = test.take(idx)
-        scores[idx] = sur.predict(part.arch, input_shape=shape, num_classes=k,
-                                  zcp={z: part.zcp[z] for z in zcp} if zcp else None)
-    return scores
+    return _predict_groups(sur, test, zcp)
 
 
-def _predict_groups(sur: Any, test: Rows, zcp: Sequence[str], return_std: bool = False) -> Any:
-    """``sur``'s scores (and spreads) of ``test``, one call per input shape and class count."""
+def _predict_groups(sur: Any, test: Rows, zcp: Sequence[str] = (), return_std: bool = False) -> Any:
+    """``sur``'s scores (and spreads) of ``test``, one call per input shape and class count
+    (``zcp``: proxy columns to pass; ``return_std``: also the spreads)."""
     scores, spread = np.full(len(test), np.nan), np.full(len(test), np.nan)
     groups: dict[tuple, list[int]] = {}
     for i, key in enumerate(zip(test.input_shape, test.num_classes)):
         groups.setdefault(key, []).append(i)
     for (shape, k), idx in groups.items():
         part = test.take(idx)
-        out = sur.predict(part.arch, input_shape=shape, num_classes=k, return_std=return_std,
-                          zcp={z: part.zcp[z] for z in zcp} if zcp else None)
+        extra: dict[str, Any] = {"return_std": True} if return_std else {}
+        if zcp:
+            extra["zcp"] = {z: part.zcp[z] for z in zcp}
+        out = sur.predict(part.arch, input_shape=shape, num_classes=k, **extra)
         if return_std:
             scores[idx], spread[idx] = out
         else:
@@ -191,20 +186,22 @@ BERT_SETTINGS: dict[str, Any] = {"base": "runs/einspace-mlm", "encoding": "long"
                                  "learning_rate": 1e-4, "batch_size": 16}
 
 
-def _bert_scores(train: Rows, test: Rows, seed: int, **overrides: Any) -> np.ndarray:
-    """A :class:`BertSurrogate` of ``BERT_SETTINGS`` (and ``overrides``) fine-tuned on ``train``, scoring ``test``."""
+def bert_settings(name: str) -> dict[str, Any]:
+    """The :class:`BertSurrogate` keywords of BERT method ``name``: ``BERT_SETTINGS`` with the
+    method's own settings over them (JSON-ready: tuples as lists)."""
+    import json
+
+    return json.loads(json.dumps({**BERT_SETTINGS, **BERT_METHODS[name][0]}))
+
+
+def _bert_scores(train: Rows, test: Rows, seed: int, name: str) -> np.ndarray:
+    """A :class:`BertSurrogate` of :func:`bert_settings` fine-tuned on ``train``, scoring ``test``."""
     from ..surrogates.bert.model import BertSurrogate
 
-    sur = BertSurrogate(**{**BERT_SETTINGS, **overrides, "seed": seed})
+    sur = BertSurrogate(**{**bert_settings(name), "seed": seed})
     sur.fit(train.arch, train.val_acc, train.task, input_shapes=train.input_shape,
             num_classes=train.num_classes, progress=False)
-    scores = np.full(len(test), np.nan)
-    groups: dict[tuple, list[int]] = {}
-    for i, key in enumerate(zip(test.input_shape, test.num_classes)):
-        groups.setdefault(key, []).append(i)
-    for (shape, k), idx in groups.items():
-        scores[idx] = sur.predict(test.take(idx).arch, input_shape=shape, num_classes=k)
-    return scores
+    return _predict_groups(sur, test)
 
 
 #: the BERT methods: name → (settings that override ``BERT_SETTINGS``, description)
@@ -219,11 +216,11 @@ BERT_METHODS: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
-def _register_bert(name: str, overrides: dict[str, Any], description: str) -> None:
+def _register_bert(name: str, description: str) -> None:
     @method(name, fitted=True, default=False, description=description)
     def _fn(train: Rows, test: Rows, seed: int) -> np.ndarray:
-        return _bert_scores(train, test, seed, **overrides)
+        return _bert_scores(train, test, seed, name)
 
 
-for _name, (_overrides, _description) in BERT_METHODS.items():
-    _register_bert(_name, _overrides, _description)
+for _name, (_, _description) in BERT_METHODS.items():
+    _register_bert(_name, _description)
